@@ -804,25 +804,35 @@ static bb_err load_file(loader *L, bb_file_kind kind, bool optional, bool *prese
     return BB_OK;
 }
 
+/* "quarantine/<file>.rejects.csv": where the rejects are once the run is published. */
+static const char *quarantine_name(const bb_file_quality *q, char *out, size_t size)
+{
+    const char *slash = strrchr(q->quarantine_path, '/');
+    snprintf(out, size, "quarantine/%s", slash ? slash + 1 : q->quarantine_path);
+    return out;
+}
+
 static bb_err check_threshold(loader *L, bb_file_quality *q)
 {
     if (q->rejected == 0)
         return BB_OK;
     double share = q->rows ? (double)q->rejected / (double)q->rows : 1.0;
-    char a[32], b[32], c[32], d[32];
+    char a[32], b[32], c[32], d[32], where[1100] = "the log";
     bb_fmt_int(a, sizeof a, (int64_t)q->rejected);
     bb_fmt_int(b, sizeof b, (int64_t)q->rows);
     bb_fmt_pct(c, sizeof c, share, 2);
     bb_fmt_pct(d, sizeof d, q->threshold, 2);
+    if (q->quarantine_path[0])
+        quarantine_name(q, where, sizeof where);
     if (share > q->threshold) {
         bb_error(L->log,
                  "%s: %s of %s rows rejected (%s), above the reject threshold of %s; "
-                 "the rejected rows are in %s",
-                 q->name, a, b, c, d, q->quarantine_path[0] ? q->quarantine_path : "the log");
+                 "the rejected rows are listed in %s",
+                 q->name, a, b, c, d, where);
         return BB_ERR_DATA;
     }
-    bb_warn(L->log, "%s: %s of %s rows rejected (%s, threshold %s)%s%s", q->name, a, b, c, d,
-            q->quarantine_path[0] ? "; see " : "", q->quarantine_path);
+    bb_warn(L->log, "%s: %s of %s rows rejected (%s, threshold %s); they are listed in %s", q->name, a,
+            b, c, d, where);
     return BB_OK;
 }
 

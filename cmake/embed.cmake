@@ -1,0 +1,23 @@
+# Turns every file in TEMPLATE_DIR into a C byte array in OUTPUT, so that the
+# binary carries its templates (a nightly job needs no source tree).
+# Run as: cmake -DTEMPLATE_DIR=... -DOUTPUT=... -P embed.cmake
+file(GLOB files RELATIVE ${TEMPLATE_DIR} ${TEMPLATE_DIR}/*)
+list(SORT files)
+set(body "/* Generated from templates/ by cmake/embed.cmake. Do not edit. */\n#include \"render/templates.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(f ${files})
+  if(IS_DIRECTORY ${TEMPLATE_DIR}/${f})
+    continue()
+  endif()
+  file(READ ${TEMPLATE_DIR}/${f} hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const unsigned char t${i}[] = {${bytes}0x00};\n")
+  string(APPEND table "    {\"${f}\", (const char *)t${i}, ${len}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nconst bb_template_file bb_templates[] = {\n${table}    {0, 0, 0},\n};\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUTPUT}.tmp ${OUTPUT})

@@ -1,0 +1,139 @@
+/*
+ * main.c - the command line: reads the command word, hands over to the
+ * pipeline or the generator, and maps the result to an exit code. Only
+ * main() exits.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bb_build_info.h"
+#include "gen/gen.h"
+#include "pipeline/config.h"
+#include "pipeline/pipeline.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "bbreport %s - nightly sales report: PDF, workbook, HTML and customer sheets\n"
+            "\n"
+            "usage:\n"
+            "  bbreport run   [options]   ingest, analyse and write a run directory\n"
+            "  bbreport check [options]   validate the input only; print the data-quality summary\n"
+            "  bbreport gen   [options]   write a synthetic dataset (bbreport gen --help)\n"
+            "  bbreport --help | --version\n"
+            "\n"
+            "options of run and check (every one can also be set in the INI config;\n"
+            "the command line wins):\n"
+            "  --config FILE                   read settings from an INI file\n"
+            "  --print-config                  print the effective settings as INI and exit\n"
+            "  --quiet | --verbose             less or more on the console\n",
+            BB_VERSION);
+    bb_config_print_help(f);
+    fprintf(f,
+            "\n"
+            "exit codes: 0 ok, 64 usage, 65 bad input data, 66 input missing, 70 internal error,\n"
+            "            73 cannot create output, 74 I/O error, 75 try again later (lock held),\n"
+            "            78 configuration error\n");
+}
+
+static int cmd_gen(int argc, char **argv)
+{
+    bb_gen_opts o;
+    bb_gen_defaults(&o);
+    char err[512] = "";
+    bb_err e = bb_gen_parse_args(argc, argv, &o, err, sizeof err);
+    if (e != BB_OK) {
+        fprintf(stderr, "bbreport gen: %s\n", err[0] ? err : bb_strerror(e));
+        return bb_exit_code(e);
+    }
+    if (o.help) {
+        fputs(bb_gen_usage(), stdout);
+        return 0;
+    }
+    bb_log *log;
+    if (bb_log_new(&log, stderr, BB_LOG_INFO) != BB_OK)
+        return bb_exit_code(BB_ERR_NOMEM);
+    e = bb_gen_write(&o, log);
+    bb_log_free(log);
+    if (e != BB_OK)
+        return bb_exit_code(e);
+    printf("%s\n", o.out_dir);
+    return 0;
+}
+
+static int cmd_run(const char *cmd, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    }
+    bb_config c;
+    if (bb_config_init(&c) != BB_OK) {
+        fprintf(stderr, "bbreport: out of memory\n");
+        return bb_exit_code(BB_ERR_NOMEM);
+    }
+    char err[1024] = "";
+    bb_err e = bb_config_parse_args(&c, argc, argv, err, sizeof err);
+    if (e != BB_OK) {
+        fprintf(stderr, "bbreport %s: %s\n", cmd, err[0] ? err : bb_strerror(e));
+        bb_config_free(&c);
+        return bb_exit_code(e);
+    }
+    if (c.print_config) {
+        bb_config_print_ini(&c, stdout);
+        bb_config_free(&c);
+        return 0;
+    }
+    bb_log *log;
+    bb_log_level level = c.verbosity < 0 ? BB_LOG_ERROR : c.verbosity > 0 ? BB_LOG_DEBUG : BB_LOG_INFO;
+    if (bb_log_new(&log, stderr, level) != BB_OK) {
+        bb_config_free(&c);
+        return bb_exit_code(BB_ERR_NOMEM);
+    }
+    if (strcmp(cmd, "check") == 0) {
+        e = bb_pipeline_check(&c, log, stdout);
+    } else {
+        bb_run_result res;
+        e = bb_pipeline_run(&c, log, &res);
+        if (e == BB_OK) {
+            printf("bbreport: run %s_%s complete\n", res.as_of, res.run_id);
+            printf("  report     %s/report.pdf\n", res.run_dir);
+            printf("  workbook   %s/workbook.xlsx\n", res.run_dir);
+            printf("  html       %s/report.html\n", res.run_dir);
+            printf("  manifest   %s/manifest.json\n", res.run_dir);
+            printf("  log        %s/run.log\n", res.run_dir);
+            printf("  latest     %s/latest\n", c.out_dir);
+        }
+    }
+    bb_log_free(log);
+    bb_config_free(&c);
+    return bb_exit_code(e);
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2) {
+        usage(stderr);
+        return bb_exit_code(BB_ERR_USAGE);
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("bbreport %s\n", BB_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0)
+        return cmd_run(cmd, argc - 2, argv + 2);
+    if (strcmp(cmd, "gen") == 0)
+        return cmd_gen(argc - 2, argv + 2);
+    fprintf(stderr, "bbreport: unknown command '%s' (see bbreport --help)\n", cmd);
+    return bb_exit_code(BB_ERR_USAGE);
+}

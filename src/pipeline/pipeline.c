@@ -1,0 +1,427 @@
+#define _XOPEN_SOURCE 700 /* realpath */
+#include "pipeline/pipeline.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "analytics/summary.h"
+#include "bb_build_info.h"
+#include "ingest/ingest.h"
+#include "pipeline/rundir.h"
+#include "render/report.h"
+#include "util/buf.h"
+#include "util/date.h"
+#include "util/fmt.h"
+#include "util/fs.h"
+#include "util/sha256.h"
+
+#define MAX_STAGES 16
+
+typedef struct stage_rec {
+    const char *name;
+    double wall_ms;
+    long peak_rss_kb;
+} stage_rec;
+
+typedef struct run_state {
+    const bb_config *c;
+    bb_log *log;
+    stage_rec stages[MAX_STAGES];
+    int nstages;
+    int total_stages;
+    double t_stage;
+    double t_start;
+    time_t wall_start;
+} run_state;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+static void stage_begin(run_state *s, const char *name, const char *what)
+{
+    if (s->nstages < MAX_STAGES)
+        s->stages[s->nstages].name = name;
+    bb_info(s->log, "[%d/%d] %s", s->nstages + 1, s->total_stages, what);
+    s->t_stage = now_ms();
+}
+
+static void stage_end(run_state *s)
+{
+    if (s->nstages >= MAX_STAGES)
+        return;
+    stage_rec *r = &s->stages[s->nstages++];
+    r->wall_ms = now_ms() - s->t_stage;
+    r->peak_rss_kb = peak_rss_kb();
+    bb_debug(s->log, "stage %s: %.1f ms, peak RSS %ld KiB", r->name, r->wall_ms, r->peak_rss_kb);
+}
+
+/* Document timestamps: SOURCE_DATE_EPOCH when set, else midnight of the as-of date. */
+static long long document_epoch(int32_t as_of)
+{
+    const char *s = getenv("SOURCE_DATE_EPOCH");
+    if (s && *s) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (!errno && !*end && v >= 0)
+            return v;
+    }
+    return (long long)as_of * 86400LL;
+}
+
+/* The run id: a short fingerprint of program version, input hashes and the
+ * settings that can change results. */
+static bb_err compute_run_id(const bb_config *c, const bb_dataset *ds, char out[16])
+{
+    bb_buf b;
+    bb_buf_init(&b, 0);
+    bb_err e = bb_buf_printf(&b, "bbreport %s\n", BB_VERSION);
+    for (int f = 0; f < BB_FILE__COUNT && e == BB_OK; f++) {
+        const bb_file_quality *q = &ds->quality[f];
+        e = bb_buf_printf(&b, "%s %s %s\n", bb_ingest_file_key((bb_file_kind)f), q->name,
+                          q->present ? q->sha256 : "-");
+    }
+    cJSON *opts = bb_config_to_json(c, true);
+    char *text = opts ? cJSON_PrintUnformatted(opts) : NULL;
+    if (e == BB_OK)
+        e = text ? bb_buf_puts(&b, text) : BB_ERR_NOMEM;
+    char hex[65];
+    if (e == BB_OK)
+        e = bb_sha256_of(b.data, b.len, hex);
+    if (e == BB_OK) {
+        memcpy(out, hex, 10);
+        out[10] = '\0';
+    }
+    free(text);
+    cJSON_Delete(opts);
+    bb_buf_free(&b);
+    return e;
+}
+
+static cJSON *quality_json(const bb_file_quality *q, bb_file_kind kind, const char *run_dir)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "role", bb_ingest_file_key(kind));
+    cJSON_AddStringToObject(o, "file", q->name);
+    cJSON_AddBoolToObject(o, "present", q->present);
+    cJSON_AddBoolToObject(o, "derived", q->derived);
+    if (q->present) {
+        char *abs = realpath(q->path, NULL);
+        cJSON_AddStringToObject(o, "path", abs ? abs : q->path);
+        free(abs);
+        cJSON_AddNumberToObject(o, "bytes", (double)q->bytes);
+        cJSON_AddStringToObject(o, "sha256", q->sha256);
+        cJSON_AddNumberToObject(o, "lines", (double)q->lines);
+        cJSON_AddNumberToObject(o, "rows", (double)q->rows);
+        cJSON_AddNumberToObject(o, "accepted", (double)q->accepted);
+        cJSON_AddNumberToObject(o, "rejected", (double)q->rejected);
+        cJSON_AddNumberToObject(o, "blank_lines", (double)q->blank_lines);
+        cJSON_AddBoolToObject(o, "bom", q->bom);
+        cJSON_AddBoolToObject(o, "crlf", q->crlf);
+        cJSON *r = cJSON_AddObjectToObject(o, "rejected_by_reason");
+        for (int k = 0; k < BB_REJ__COUNT; k++)
+            if (q->by_reason[k])
+                cJSON_AddNumberToObject(r, bb_reject_code((bb_reject_reason)k), (double)q->by_reason[k]);
+        if (q->quarantine_path[0]) {
+            size_t n = strlen(run_dir);
+            const char *rel = strncmp(q->quarantine_path, run_dir, n) == 0 ? q->quarantine_path + n + 1
+                                                                           : q->quarantine_path;
+            cJSON_AddStringToObject(o, "quarantine", rel);
+        }
+    }
+    return o;
+}
+
+static void iso_utc(time_t t, char out[32])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static bb_err write_manifest(run_state *s, const char *dir, const char *status, const char *error,
+                             const char *run_id, const char *as_of, const bb_file_quality *quality,
+                             const bb_summary *sum, const char *const *outputs)
+{
+    cJSON *m = cJSON_CreateObject();
+    if (!m)
+        return BB_ERR_NOMEM;
+    char t[32];
+    cJSON_AddStringToObject(m, "program", "bbreport");
+    cJSON_AddStringToObject(m, "version", BB_VERSION);
+    cJSON_AddStringToObject(m, "status", status);
+    if (error)
+        cJSON_AddStringToObject(m, "error", error);
+    if (run_id)
+        cJSON_AddStringToObject(m, "run_id", run_id);
+    if (as_of)
+        cJSON_AddStringToObject(m, "as_of", as_of);
+    cJSON_AddStringToObject(m, "as_of_source", s->c->as_of == BB_DATE_NONE ? "last purchase date" : "configured");
+    iso_utc(s->wall_start, t);
+    cJSON_AddStringToObject(m, "started_utc", t);
+    iso_utc(time(NULL), t);
+    cJSON_AddStringToObject(m, "finished_utc", t);
+    cJSON_AddNumberToObject(m, "wall_ms", now_ms() - s->t_start);
+    cJSON_AddNumberToObject(m, "peak_rss_kb", (double)peak_rss_kb());
+
+    cJSON *inputs = cJSON_AddArrayToObject(m, "inputs");
+    for (int f = 0; quality && f < BB_FILE__COUNT; f++)
+        cJSON_AddItemToArray(inputs, quality_json(&quality[f], (bb_file_kind)f, dir));
+
+    if (sum) {
+        cJSON *c = cJSON_AddObjectToObject(m, "counts");
+        cJSON_AddNumberToObject(c, "customers", sum->customers);
+        cJSON_AddNumberToObject(c, "active_customers", sum->active_customers);
+        cJSON_AddNumberToObject(c, "items", sum->items);
+        cJSON_AddNumberToObject(c, "purchases", (double)sum->purchases);
+        cJSON_AddNumberToObject(c, "visits", (double)sum->visits);
+        cJSON_AddNumberToObject(c, "units", (double)sum->units);
+        char money[32];
+        cJSON_AddStringToObject(c, "revenue", bb_fmt_cents_plain(money, sizeof money, sum->revenue_cents));
+        char d[11];
+        if (sum->first_day != BB_DATE_NONE) {
+            bb_date_format(sum->first_day, d);
+            cJSON_AddStringToObject(c, "first_purchase", d);
+            bb_date_format(sum->last_day, d);
+            cJSON_AddStringToObject(c, "last_purchase", d);
+        }
+    }
+
+    cJSON_AddItemToObject(m, "options", bb_config_to_json(s->c, false));
+    cJSON_AddItemToObject(m, "libraries", bb_report_library_versions());
+
+    cJSON *stages = cJSON_AddArrayToObject(m, "stages");
+    for (int i = 0; i < s->nstages; i++) {
+        cJSON *st = cJSON_CreateObject();
+        cJSON_AddStringToObject(st, "name", s->stages[i].name);
+        cJSON_AddNumberToObject(st, "wall_ms", (double)(long long)(s->stages[i].wall_ms * 10) / 10);
+        cJSON_AddNumberToObject(st, "peak_rss_kb", (double)s->stages[i].peak_rss_kb);
+        cJSON_AddItemToArray(stages, st);
+    }
+
+    cJSON *outs = cJSON_AddArrayToObject(m, "outputs");
+    for (size_t i = 0; outputs && outputs[i]; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
+        char *data;
+        size_t len;
+        if (bb_fs_read_file(path, (size_t)1 << 31, &data, &len) != BB_OK)
+            continue;
+        char hex[65];
+        bb_sha256_of(data, len, hex);
+        free(data);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", outputs[i]);
+        cJSON_AddNumberToObject(o, "bytes", (double)len);
+        cJSON_AddStringToObject(o, "sha256", hex);
+        cJSON_AddItemToArray(outs, o);
+    }
+
+    char *text = cJSON_Print(m);
+    cJSON_Delete(m);
+    if (!text)
+        return BB_ERR_NOMEM;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    size_t len = strlen(text);
+    text[len] = '\n'; /* replace the NUL: write a final line break */
+    bb_err e = bb_fs_write_file(path, text, len + 1);
+    free(text);
+    return e;
+}
+
+static void print_quality(FILE *out, const bb_dataset *ds, const bb_file_quality *q)
+{
+    char a[32], b[32], c[32];
+    for (int f = 0; f < BB_FILE__COUNT; f++) {
+        const bb_file_quality *fq = &q[f];
+        if (!fq->present) {
+            fprintf(out, "  %-10s %s: not found%s\n", bb_ingest_file_key((bb_file_kind)f), fq->name,
+                    ds && fq->derived ? ", derived from purchases (IDs only)" : "");
+            continue;
+        }
+        double share = fq->rows ? (double)fq->rejected / (double)fq->rows : 0;
+        fprintf(out, "  %-10s %s: %s rows, %s accepted, %s rejected (%s)\n",
+                bb_ingest_file_key((bb_file_kind)f), fq->name, bb_fmt_int(a, sizeof a, (int64_t)fq->rows),
+                bb_fmt_int(b, sizeof b, (int64_t)fq->accepted),
+                bb_fmt_int(c, sizeof c, (int64_t)fq->rejected), bb_fmt_pct(a, sizeof a, share, 2));
+        for (int k = 0; k < BB_REJ__COUNT; k++)
+            if (fq->by_reason[k])
+                fprintf(out, "               %-28s %s\n", bb_reject_label((bb_reject_reason)k),
+                        bb_fmt_int(b, sizeof b, (int64_t)fq->by_reason[k]));
+        if (fq->quarantine_path[0])
+            fprintf(out, "               quarantine: %s\n", fq->quarantine_path);
+    }
+}
+
+bb_err bb_pipeline_check(const bb_config *c, bb_log *log, FILE *out)
+{
+    bb_ingest_opts io;
+    bb_config_ingest_opts(c, &io);
+    io.quarantine_dir = NULL;
+    bb_dataset *ds = NULL;
+    bb_file_quality q[BB_FILE__COUNT];
+    memset(q, 0, sizeof q);
+    bb_err e = bb_ingest_load(&io, log, &ds, q);
+    fprintf(out, "Data check of %s: %s\n", c->data_dir, e == BB_OK ? "usable" : bb_strerror(e));
+    print_quality(out, ds, q);
+    if (ds) {
+        char d1[11], d2[11], n[32];
+        bb_date_format(ds->first_day, d1);
+        bb_date_format(ds->last_day, d2);
+        fprintf(out, "  purchases from %s to %s; %s customers, %s items\n", d1, d2,
+                bb_fmt_int(n, sizeof n, ds->customers.n), bb_fmt_int(d1, sizeof d1, ds->items.n));
+    }
+    bb_dataset_free(ds);
+    return e;
+}
+
+bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
+{
+    memset(res, 0, sizeof *res);
+    run_state s = {.c = c, .log = log, .total_stages = 6};
+    s.t_start = now_ms();
+    s.wall_start = time(NULL);
+    bb_rundir rd;
+    bb_dataset *ds = NULL;
+    bb_summary sum;
+    memset(&sum, 0, sizeof sum);
+    bool have_summary = false;
+    bb_file_quality quality[BB_FILE__COUNT];
+    memset(quality, 0, sizeof quality);
+    char run_id[16] = "";
+    char as_of[11] = "";
+    char path[4200];
+
+    bb_err e = bb_rundir_open(&rd, c->out_dir, log);
+    if (e != BB_OK) {
+        bb_rundir_close(&rd);
+        return e;
+    }
+    snprintf(path, sizeof path, "%s/run.log", rd.tmp);
+    if (bb_log_attach_file(log, path) != BB_OK)
+        bb_warn(log, "cannot write %s; logging to the console only", path);
+    bb_info(log, "bbreport %s: data %s, output %s", BB_VERSION, c->data_dir, c->out_dir);
+
+    /* 1. ingest */
+    stage_begin(&s, "ingest", "reading input files");
+    bb_ingest_opts io;
+    bb_config_ingest_opts(c, &io);
+    char quarantine[4200];
+    snprintf(quarantine, sizeof quarantine, "%s/quarantine", rd.tmp);
+    io.quarantine_dir = quarantine;
+    e = bb_ingest_load(&io, log, &ds, quality);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    {
+        char a[32], b[32], cc[32];
+        bb_info(log, "read %s customers, %s items, %s purchases",
+                bb_fmt_int(a, sizeof a, ds->customers.n), bb_fmt_int(b, sizeof b, ds->items.n),
+                bb_fmt_int(cc, sizeof cc, (int64_t)ds->purchases.n));
+    }
+    bb_date_format(ds->as_of, as_of);
+    e = compute_run_id(c, ds, run_id);
+    if (e != BB_OK)
+        goto fail;
+
+    /* 2. analytics */
+    stage_begin(&s, "analytics", "computing sales figures");
+    e = bb_summary_compute(ds, &sum);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    have_summary = true;
+
+    bb_report r = {
+        .ds = ds,
+        .summary = &sum,
+        .title = c->title,
+        .business_name = c->business_name,
+        .version = BB_VERSION,
+        .run_id = run_id,
+        .data_dir = c->data_dir,
+        .epoch = document_epoch(ds->as_of),
+        .run_dir = rd.tmp,
+    };
+    memcpy(r.as_of, as_of, sizeof as_of);
+
+    /* 3-5. renderers */
+    stage_begin(&s, "charts", "drawing charts");
+    e = bb_report_charts(&r, log);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    stage_begin(&s, "pdf", "writing report.pdf");
+    e = bb_report_pdf(&r, log);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    stage_begin(&s, "workbook", "writing workbook.xlsx");
+    e = bb_report_xlsx(&r, log);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    stage_begin(&s, "html", "writing report.html");
+    e = bb_report_html(&r, log);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+
+    /* 6. manifest and publication */
+    {
+        static const char *const outputs[] = {"report.pdf", "workbook.xlsx", "report.html", NULL};
+        e = write_manifest(&s, rd.tmp, "ok", NULL, run_id, as_of, quality, &sum, outputs);
+        if (e != BB_OK) {
+            bb_error(log, "cannot write manifest.json in %s", rd.tmp);
+            goto fail;
+        }
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s_%s", as_of, run_id);
+    bb_info(log, "run %s complete in %.1f s", name, (now_ms() - s.t_start) / 1000.0);
+    bb_log_detach_file(log);
+    e = bb_rundir_publish(&rd, name, log);
+    if (e != BB_OK)
+        goto fail;
+    snprintf(res->run_dir, sizeof res->run_dir, "%s", rd.final);
+    memcpy(res->run_id, run_id, sizeof run_id);
+    memcpy(res->as_of, as_of, sizeof as_of);
+    bb_rundir_close(&rd);
+    if (have_summary)
+        bb_summary_free(&sum);
+    bb_dataset_free(ds);
+    return BB_OK;
+
+fail:
+    bb_error(log, "run failed: %s", bb_strerror(e));
+    if (rd.tmp[0]) {
+        write_manifest(&s, rd.tmp, "failed", bb_strerror(e), run_id[0] ? run_id : NULL,
+                       as_of[0] ? as_of : NULL, quality, have_summary ? &sum : NULL, NULL);
+        bb_log_detach_file(log);
+        if (bb_rundir_fail(&rd, log) == BB_OK) {
+            snprintf(res->run_dir, sizeof res->run_dir, "%s", rd.final);
+            bb_error(log, "the log, manifest and rejected rows of this run are in %s", rd.final);
+        }
+    }
+    bb_rundir_close(&rd);
+    if (have_summary)
+        bb_summary_free(&sum);
+    bb_dataset_free(ds);
+    return e;
+}

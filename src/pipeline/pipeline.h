@@ -1,0 +1,29 @@
+/*
+ * pipeline.h - the only place that knows the order of the stages.
+ *
+ *     ingest -> analytics -> charts -> PDF, workbook, HTML -> manifest -> publish
+ *
+ * Each stage is timed (wall time, peak resident memory) for the manifest and
+ * the log; progress goes to the console. Everything is written into a
+ * temporary run directory that is published in one rename when complete
+ * (rundir.h), so a failure at any stage leaves out/latest untouched.
+ */
+#ifndef BB_PIPELINE_H
+#define BB_PIPELINE_H
+
+#include "pipeline/config.h"
+#include "util/err.h"
+#include "util/log.h"
+
+typedef struct bb_run_result {
+    char run_dir[4096];   /* the published run, or where a failed run was kept */
+    char run_id[16];
+    char as_of[11];
+} bb_run_result;
+
+/* bbreport run */
+bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res);
+/* bbreport check: ingest only, data-quality summary on out. */
+bb_err bb_pipeline_check(const bb_config *c, bb_log *log, FILE *out);
+
+#endif

@@ -1,0 +1,133 @@
+#define _GNU_SOURCE /* renameat2 */
+#include "pipeline/rundir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/fs.h"
+
+bb_err bb_rundir_open(bb_rundir *rd, const char *out, bb_log *log)
+{
+    memset(rd, 0, sizeof *rd);
+    rd->lock_fd = -1;
+    if (snprintf(rd->out, sizeof rd->out, "%s", out) >= (int)sizeof rd->out) {
+        bb_error(log, "output path too long: %s", out);
+        return BB_ERR_CANTCREAT;
+    }
+    char runs[2100];
+    snprintf(runs, sizeof runs, "%s/runs", out);
+    if (bb_fs_mkdirs(runs) != BB_OK) {
+        bb_error(log, "cannot create the output directory %s: %s", runs, strerror(errno));
+        return BB_ERR_CANTCREAT;
+    }
+    char lock[2100];
+    snprintf(lock, sizeof lock, "%s/.lock", out);
+    rd->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (rd->lock_fd < 0) {
+        bb_error(log, "cannot open the lock file %s: %s", lock, strerror(errno));
+        return BB_ERR_CANTCREAT;
+    }
+    if (flock(rd->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        bb_error(log, "another bbreport run is writing to %s (lock %s held); try again later", out, lock);
+        close(rd->lock_fd);
+        rd->lock_fd = -1;
+        return BB_ERR_TEMPFAIL;
+    }
+    /* We hold the lock: any temporary directory left is from a run that died. */
+    DIR *d = opendir(runs);
+    if (d) {
+        struct dirent *ent;
+        while ((ent = readdir(d)) != NULL) {
+            if (strncmp(ent->d_name, ".tmp-", 5) != 0 && strncmp(ent->d_name, ".old-", 5) != 0)
+                continue;
+            char stale[2400];
+            snprintf(stale, sizeof stale, "%s/%s", runs, ent->d_name);
+            bb_info(log, "removing %s, left by an interrupted run", stale);
+            bb_fs_rmtree(stale);
+        }
+        closedir(d);
+    }
+    snprintf(rd->tmp, sizeof rd->tmp, "%s/.tmp-%ld", runs, (long)getpid());
+    bb_fs_rmtree(rd->tmp);
+    if (bb_fs_mkdirs(rd->tmp) != BB_OK) {
+        bb_error(log, "cannot create %s: %s", rd->tmp, strerror(errno));
+        return BB_ERR_CANTCREAT;
+    }
+    return BB_OK;
+}
+
+static bb_err point_latest(bb_rundir *rd, const char *name, bb_log *log)
+{
+    char target[4200], link_tmp[2100], link[2100];
+    snprintf(target, sizeof target, "runs/%s", name);
+    snprintf(link_tmp, sizeof link_tmp, "%s/.latest-%ld", rd->out, (long)getpid());
+    snprintf(link, sizeof link, "%s/latest", rd->out);
+    unlink(link_tmp);
+    if (symlink(target, link_tmp) != 0 || rename(link_tmp, link) != 0) {
+        bb_error(log, "cannot point %s at %s: %s", link, target, strerror(errno));
+        unlink(link_tmp);
+        return BB_ERR_CANTCREAT;
+    }
+    bb_fs_sync_dir(rd->out);
+    return BB_OK;
+}
+
+bb_err bb_rundir_publish(bb_rundir *rd, const char *name, bb_log *log)
+{
+    char runs[2100];
+    snprintf(runs, sizeof runs, "%s/runs", rd->out);
+    snprintf(rd->final, sizeof rd->final, "%s/%s", runs, name);
+    bb_fs_sync_dir(rd->tmp);
+    if (rename(rd->tmp, rd->final) != 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY) {
+            bb_error(log, "cannot rename %s to %s: %s", rd->tmp, rd->final, strerror(errno));
+            return BB_ERR_CANTCREAT;
+        }
+        /* The same inputs ran before: swap the directories, then drop the old one. */
+        if (renameat2(AT_FDCWD, rd->tmp, AT_FDCWD, rd->final, RENAME_EXCHANGE) != 0) {
+            bb_error(log, "cannot replace %s: %s", rd->final, strerror(errno));
+            return BB_ERR_CANTCREAT;
+        }
+        bb_info(log, "replaced the earlier run with the same run id");
+        bb_fs_rmtree(rd->tmp);
+    }
+    bb_fs_sync_dir(runs);
+    rd->tmp[0] = '\0';
+    return point_latest(rd, name, log);
+}
+
+bb_err bb_rundir_fail(bb_rundir *rd, bb_log *log)
+{
+    if (!rd->tmp[0])
+        return BB_OK;
+    char failed[2100];
+    snprintf(failed, sizeof failed, "%s/failed", rd->out);
+    if (bb_fs_mkdirs(failed) != BB_OK)
+        return BB_ERR_CANTCREAT;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(rd->final, sizeof rd->final, "%s/%s_%ld", failed, stamp, (long)getpid());
+    if (rename(rd->tmp, rd->final) != 0) {
+        bb_error(log, "cannot move %s to %s: %s", rd->tmp, rd->final, strerror(errno));
+        return BB_ERR_CANTCREAT;
+    }
+    rd->tmp[0] = '\0';
+    return BB_OK;
+}
+
+void bb_rundir_close(bb_rundir *rd)
+{
+    if (rd->lock_fd >= 0)
+        close(rd->lock_fd);
+    rd->lock_fd = -1;
+}

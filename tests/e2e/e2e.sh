@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# End-to-end tests of the bbreport binary: real runs, outputs read back with
+# independent tools (tests/e2e/check_run.py). Exit 77 = skipped (../shared
+# absent).  Usage: e2e.sh CASE BBREPORT
+set -u
+case_name=$1
+bin=$2
+src=$(cd "$(dirname "$0")/../.." && pwd)
+shared=${BB_SHARED_DIR:-$src/../shared}
+check="/usr/bin/python3 $src/tests/e2e/check_run.py"
+tmp=$(mktemp -d /tmp/bb_e2e.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+need_shared() {
+  if [ ! -d "$shared/data" ]; then
+    echo "../shared not found: skipped"
+    exit 77
+  fi
+}
+
+fail() {
+  echo "FAIL: $*"
+  [ -f "$tmp/console" ] && sed 's/^/    | /' "$tmp/console" | tail -30
+  exit 1
+}
+
+# run OUT ARGS...: bbreport run, console kept in $tmp/console; prints the exit code.
+run() {
+  local out=$1; shift
+  "$bin" run --out "$out" "$@" >"$tmp/console" 2>&1
+  echo $?
+}
+
+case "$case_name" in
+sample)
+  [ "$(run "$tmp/out" --data "$src/data/sample")" = 0 ] || fail "run on data/sample"
+  [ -L "$tmp/out/latest" ] || fail "out/latest is not a link"
+  dir=$(realpath "$tmp/out/latest")
+  grep -q "report  *$tmp/out/runs/" "$tmp/console" || fail "the run does not print where its outputs are"
+  $check "$dir" --rejected 0 || exit 1
+  ;;
+seed)
+  need_shared
+  [ "$(run "$tmp/out" --data "$shared/data/seed")" = 0 ] || fail "run on the seed data"
+  $check "$(realpath "$tmp/out/latest")" --rejected 0 --purchases 5000 --customers 500 --revenue 384476.14 || exit 1
+  ;;
+groceries)
+  need_shared
+  [ "$(run "$tmp/out" --config "$src/config/groceries.ini" --data "$shared/data/groceries")" = 0 ] \
+    || fail "run on the groceries export"
+  $check "$(realpath "$tmp/out/latest")" --rejected 0 --purchases 38765 --customers 3898 || exit 1
+  [ "$(run "$tmp/out2" --config "$src/config/groceries.ini" --data "$shared/data/groceries" \
+        --purchases-file Groceries_dataset_dirty55blanks.csv)" = 0 ] || fail "run on the dirty twin"
+  dir=$(realpath "$tmp/out2/latest")
+  $check "$dir" --rejected 54 --purchases 38711 || exit 1
+  q="$dir/quarantine/Groceries_dataset_dirty55blanks.csv.rejects.csv"
+  [ "$(wc -l < "$q")" = 55 ] || fail "quarantine has $(wc -l < "$q") lines, expected 55"
+  [ "$(grep -c ',missing_value,' "$q")" = 54 ] || fail "not every rejected row is a missing value"
+  ;;
+determinism)
+  # Same input and settings: same run id, byte-identical report files.
+  [ "$(run "$tmp/a" --data "$src/data/sample")" = 0 ] || fail "first run"
+  [ "$(run "$tmp/b" --data "$src/data/sample" --threads 1)" = 0 ] || fail "second run"
+  a=$(realpath "$tmp/a/latest"); b=$(realpath "$tmp/b/latest")
+  [ "$(basename "$a")" = "$(basename "$b")" ] || fail "run ids differ: $(basename "$a") $(basename "$b")"
+  for f in report.pdf workbook.xlsx report.html; do
+    cmp -s "$a/$f" "$b/$f" || fail "$f differs between identical runs"
+  done
+  # A rerun into the same output replaces its own run directory.
+  [ "$(run "$tmp/a" --data "$src/data/sample")" = 0 ] || fail "rerun"
+  [ "$(ls "$tmp/a/runs" | wc -l)" = 1 ] || fail "rerun left $(ls "$tmp/a/runs")"
+  cmp -s "$a/report.pdf" "$b/report.pdf" || fail "rerun changed report.pdf"
+  # Another seed is another run.
+  [ "$(run "$tmp/a" --data "$src/data/sample" --seed 7)" = 0 ] || fail "run with --seed 7"
+  [ "$(ls "$tmp/a/runs" | wc -l)" = 2 ] || fail "a different seed did not make a new run"
+  ;;
+check)
+  "$bin" check --data "$src/data/sample" >"$tmp/console" 2>&1 || fail "check on data/sample"
+  grep -q "usable" "$tmp/console" || fail "check does not say the data is usable"
+  [ ! -e "$src/data/sample/quarantine" ] || fail "check wrote into the data directory"
+  ;;
+cli)
+  "$bin" --version | grep -q '^bbreport [0-9]' || fail "--version"
+  "$bin" --help | grep -q -- '--as-of' || fail "--help lists --as-of"
+  "$bin" --help | grep -q 'default: 0.01' || fail "--help shows defaults"
+  "$bin" run --print-config --seed 5 | grep -q '^seed = 5$' || fail "--print-config"
+  "$bin" frobnicate >/dev/null 2>&1; [ $? = 64 ] || fail "unknown command exits 64"
+  "$bin" >/dev/null 2>&1; [ $? = 64 ] || fail "no command exits 64"
+  ;;
+gen)
+  "$bin" gen --customers 400 --items 60 --purchases 6000 --seed 11 --out "$tmp/data" >"$tmp/console" 2>&1 \
+    || fail "gen"
+  [ "$(run "$tmp/out" --data "$tmp/data")" = 0 ] || fail "run on generated data"
+  $check "$(realpath "$tmp/out/latest")" --rejected 0 --purchases 6000 --customers 400 || exit 1
+  ;;
+*)
+  echo "unknown case $case_name"; exit 2 ;;
+esac
+echo "ok: $case_name"
