@@ -373,3 +373,11 @@ bb_err bb_csv_read_file(const char *path, const bb_csv_opts *o, bb_csv_row_fn ro
     fclose(f);
     return e;
 }
+
+#define BB_STR2(x) #x
+#define BB_STR(x) BB_STR2(x)
+
+const char *bb_csv_library_version(void)
+{
+    return "libcsv " BB_STR(CSV_MAJOR) "." BB_STR(CSV_MINOR) "." BB_STR(CSV_RELEASE);
+}

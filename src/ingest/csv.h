@@ -82,4 +82,7 @@ const bb_csv_stats *bb_csv_stats_get(const bb_csv *r);
 bb_err bb_csv_read_file(const char *path, const bb_csv_opts *o, bb_csv_row_fn row,
                         bb_csv_bad_fn bad, void *user, bb_csv_stats *st);
 
+/* "libcsv 3.0.3", for the manifest. */
+const char *bb_csv_library_version(void);
+
 #endif

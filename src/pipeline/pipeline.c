@@ -11,6 +11,7 @@
 
 #include "analytics/summary.h"
 #include "bb_build_info.h"
+#include "ingest/csv.h"
 #include "ingest/ingest.h"
 #include "pipeline/rundir.h"
 #include "render/report.h"
@@ -203,7 +204,12 @@ static bb_err write_manifest(run_state *s, const char *dir, const char *status, 
     }
 
     cJSON_AddItemToObject(m, "options", bb_config_to_json(s->c, false));
-    cJSON_AddItemToObject(m, "libraries", bb_report_library_versions());
+    cJSON *libs = bb_report_library_versions();
+    if (libs) {
+        cJSON_AddStringToObject(libs, "csv", bb_csv_library_version());
+        cJSON_AddStringToObject(libs, "crypto", bb_sha256_library_version());
+        cJSON_AddItemToObject(m, "libraries", libs);
+    }
 
     cJSON *stages = cJSON_AddArrayToObject(m, "stages");
     for (int i = 0; i < s->nstages; i++) {

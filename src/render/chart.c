@@ -1957,3 +1957,8 @@ fail:
     bb_buf_free(&progress);
     return rc;
 }
+
+const char *bb_chart_library_version(void)
+{
+    return "PLplot " PLPLOT_VERSION;
+}

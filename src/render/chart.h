@@ -157,4 +157,7 @@ typedef struct bb_chart {
  */
 bb_err bb_chart_render(const bb_chart *charts, size_t n, char *err, size_t errsize);
 
+/* "PLplot 5.15.0", for the manifest. */
+const char *bb_chart_library_version(void);
+
 #endif

@@ -1688,3 +1688,8 @@ bb_err bb_pdf_save(bb_pdf *pdf, const char *path)
     }
     return e;
 }
+
+const char *bb_pdf_library_version(void)
+{
+    return "libharu " HPDF_VERSION_TEXT;
+}

@@ -160,4 +160,7 @@ size_t bb_pdf_page_count(const bb_pdf *pdf);
 /* What went wrong last ("" when nothing did); never NULL. */
 const char *bb_pdf_last_error(const bb_pdf *pdf);
 
+/* "libharu 2.3.0", for the manifest. */
+const char *bb_pdf_library_version(void);
+
 #endif

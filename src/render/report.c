@@ -1,5 +1,9 @@
 #include "render/report.h"
 
+#include "render/chart.h"
+#include "render/pdf.h"
+#include "render/xlsx.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +26,13 @@ void bb_report_heading(const bb_report *r, char *out, size_t size)
 cJSON *bb_report_library_versions(void)
 {
     cJSON *o = cJSON_CreateObject();
-    if (o)
-        cJSON_AddStringToObject(o, "cjson", cJSON_Version());
+    if (!o)
+        return NULL;
+    char cjson[32];
+    snprintf(cjson, sizeof cjson, "cJSON %s", cJSON_Version());
+    cJSON_AddStringToObject(o, "charts", bb_chart_library_version());
+    cJSON_AddStringToObject(o, "pdf", bb_pdf_library_version());
+    cJSON_AddStringToObject(o, "workbook", bb_xlsx_library_version());
+    cJSON_AddStringToObject(o, "json", cjson);
     return o;
 }

@@ -1491,3 +1491,8 @@ done:
     free(value_title);
     return e;
 }
+
+const char *bb_xlsx_library_version(void)
+{
+    return "libxlsxwriter " LXW_VERSION;
+}

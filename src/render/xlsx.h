@@ -222,4 +222,7 @@ bb_err bb_xlsx_sheet_end(bb_xlsx_sheet *s, bb_xlsx_sheet_info *info);
  * rows is not added (BB_OK, logged). Bad columns or sheets: BB_ERR_INTERNAL. */
 bb_err bb_xlsx_chart_add(bb_xlsx *wb, const bb_xlsx_chart *c);
 
+/* "libxlsxwriter 1.1.4", for the manifest. */
+const char *bb_xlsx_library_version(void);
+
 #endif

@@ -1,5 +1,6 @@
 #include "util/sha256.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 
@@ -62,4 +63,9 @@ bb_err bb_sha256_of(const void *p, size_t n, char out[static 65])
         e = bb_sha256_hex(h, out);
     bb_sha256_free(h);
     return e;
+}
+
+const char *bb_sha256_library_version(void)
+{
+    return OpenSSL_version(OPENSSL_VERSION);
 }

@@ -21,4 +21,7 @@ bb_err bb_sha256_hex(bb_sha256 *h, char out[static 65]);
 /* One-shot: hash of p[0..n) as hex. */
 bb_err bb_sha256_of(const void *p, size_t n, char out[static 65]);
 
+/* The OpenSSL version string, for the manifest. */
+const char *bb_sha256_library_version(void);
+
 #endif
