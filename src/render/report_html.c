@@ -103,7 +103,7 @@ static cJSON *build_model(const bb_report *r)
     } t[] = {
         {"Revenue", s->revenue_cents, 1},    {"Visits", s->visits, 0},
         {"Units sold", s->units, 0},         {"Purchase rows", (int64_t)s->purchases, 0},
-        {"Customers", s->customers, 0},      {"Customers with purchases", s->active_customers, 0},
+        {"Customers", s->customers, 0},      {"Active customers", s->active_customers, 0},
         {"Items", s->items, 0},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -149,10 +149,7 @@ static cJSON *build_model(const bb_report *r)
         char label[16];
         snprintf(label, sizeof label, "%04d-%02d", mo->month / 12 % 10000, mo->month % 12 + 1);
         add_text(o, "month", label);
-        if (ds->price_source == BB_PRICE_NONE)
-            add_text(o, "revenue", "–");
-        else
-            add_money(o, "revenue", mo->revenue_cents);
+        add_money(o, "revenue", mo->revenue_cents);
         add_int(o, "visits", mo->visits);
         add_int(o, "customers", mo->customers);
         add_int(o, "units", mo->units);
@@ -200,6 +197,7 @@ static cJSON *build_model(const bb_report *r)
         }
     }
     cJSON_AddBoolToObject(m, "has_rejects", any_rejects);
+    cJSON_AddBoolToObject(m, "has_revenue", ds->price_source != BB_PRICE_NONE);
     return m;
 }
 

@@ -128,38 +128,44 @@ static bb_err monthly_section(const bb_report *r, bb_pdf *pdf)
         snprintf(path, sizeof path, "%s/%s", r->run_dir, ch->png);
         e = bb_pdf_image(pdf, path, ch->title, 0);
     }
-    bb_pdf_column cols[] = {{"Month", BB_PDF_LEFT, 1.2}, {"Revenue", BB_PDF_RIGHT, 1.5},
-                            {"Visits", BB_PDF_RIGHT, 1},  {"Customers", BB_PDF_RIGHT, 1},
-                            {"Units", BB_PDF_RIGHT, 1}};
+    /* Without prices the revenue column is left out rather than shown empty. */
+    bb_pdf_column all_cols[] = {{"Month", BB_PDF_LEFT, 1.2}, {"Revenue", BB_PDF_RIGHT, 1.5},
+                                {"Visits", BB_PDF_RIGHT, 1},  {"Customers", BB_PDF_RIGHT, 1},
+                                {"Units", BB_PDF_RIGHT, 1}};
+    bb_pdf_column cols[5];
+    size_t ncols = 0;
+    for (size_t i = 0; i < 5; i++)
+        if (money || i != 1)
+            cols[ncols++] = all_cols[i];
     cells c = {0};
-    int64_t tot[4] = {0};
+    int64_t revenue = 0, visits = 0, units = 0;
     for (size_t i = 0; i < s->n_months && e == BB_OK; i++) {
         const bb_month *m = &s->months[i];
         char label[16];
         snprintf(label, sizeof label, "%04d-%02d", m->month / 12 % 10000, m->month % 12 + 1);
         e = cell(&c, label);
-        if (e == BB_OK)
-            e = money ? cell_money(&c, m->revenue_cents) : cell(&c, "–");
+        if (e == BB_OK && money)
+            e = cell_money(&c, m->revenue_cents);
         if (e == BB_OK)
             e = cell_int(&c, m->visits);
         if (e == BB_OK)
             e = cell_int(&c, m->customers);
         if (e == BB_OK)
             e = cell_int(&c, m->units);
-        tot[0] += m->revenue_cents, tot[1] += m->visits, tot[3] += m->units;
+        revenue += m->revenue_cents, visits += m->visits, units += m->units;
     }
     if (e == BB_OK)
         e = cell(&c, "Total");
+    if (e == BB_OK && money)
+        e = cell_money(&c, revenue);
     if (e == BB_OK)
-        e = money ? cell_money(&c, tot[0]) : cell(&c, "–");
-    if (e == BB_OK)
-        e = cell_int(&c, tot[1]);
+        e = cell_int(&c, visits);
     if (e == BB_OK)
         e = cell_int(&c, s->active_customers);
     if (e == BB_OK)
-        e = cell_int(&c, tot[3]);
+        e = cell_int(&c, units);
     if (e == BB_OK)
-        e = bb_pdf_table(pdf, cols, 5, cell_ptrs(&c), s->n_months + 1, true);
+        e = bb_pdf_table(pdf, cols, ncols, cell_ptrs(&c), s->n_months + 1, true);
     if (e == BB_OK)
         e = bb_pdf_note(pdf, "A visit is all purchases of one customer on one day. Customers per "
                              "month counts each customer once; the total counts each once over the period.");
@@ -195,7 +201,7 @@ static bb_err quality_section(const bb_report *r, bb_pdf *pdf)
         const bb_file_quality *q = &ds->quality[f];
         e = cell(&c, roles[f]);
         if (e == BB_OK)
-            e = cell(&c, q->present ? q->name : q->derived ? "not found: derived from purchases" : "not found");
+            e = cell(&c, q->present ? q->name : q->derived ? "none (derived)" : "none");
         if (q->present) {
             char pct[32];
             if (e == BB_OK)
