@@ -17,6 +17,7 @@
 #ifndef BB_REPORT_H
 #define BB_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -26,7 +27,7 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define BB_REPORT_MAX_CHARTS 32
+#define BB_REPORT_MAX_CHARTS 64
 
 typedef struct bb_report_chart {
     char name[64];          /* file stem under charts/ */
@@ -35,9 +36,17 @@ typedef struct bb_report_chart {
     char svg[512];
 } bb_report_chart;
 
+/* Results of the analysis stages; each section renderer reads its own. */
+struct bb_sales;
+struct bb_segmentation;
+struct bb_recs;
+
 typedef struct bb_report {
     const bb_dataset *ds;
     const bb_summary *summary;
+    const struct bb_sales *sales;           /* NULL: the stage did not run */
+    const struct bb_segmentation *segments; /* NULL: the stage did not run */
+    const struct bb_recs *recs;             /* NULL: the stage did not run */
     const char *title;          /* "Sales report" */
     const char *business_name;  /* may be "" */
     const char *version;
@@ -56,8 +65,19 @@ bb_err bb_report_pdf(const bb_report *r, bb_log *log);
 bb_err bb_report_xlsx(const bb_report *r, bb_log *log);
 bb_err bb_report_html(const bb_report *r, bb_log *log);
 
+/* Registers a chart: charts/<name>.png and .svg in the run directory, with
+ * the title used for captions. png_path and svg_path (may be NULL) receive
+ * the full paths to pass to bb_chart_render(). NULL when the registry is full
+ * or the name is taken. */
+bb_report_chart *bb_report_add_chart(bb_report *r, const char *name, const char *title,
+                                     char *png_path, char *svg_path, size_t path_size);
 /* The chart of that name, or NULL. */
 const bb_report_chart *bb_report_find_chart(const bb_report *r, const char *name);
+/* The text of a template file: from r->templates_dir when set, else built
+ * in. *text is malloc'd. BB_ERR_CONFIG when a configured file is missing. */
+bb_err bb_report_template(const bb_report *r, const char *name, char **text, bb_log *log);
+/* Whether a template file exists (configured directory or built in). */
+bool bb_report_has_template(const bb_report *r, const char *name);
 /* The report title line: "Sales report" or "Sales report: <business>". */
 void bb_report_heading(const bb_report *r, char *out, size_t size);
 /* Versions of the libraries the renderers use, for the manifest. */

@@ -10,19 +10,6 @@
 #include "render/report.h"
 #include "util/fs.h"
 
-static bb_report_chart *add_chart(bb_report *r, const char *name, const char *title)
-{
-    if (r->n_charts == BB_REPORT_MAX_CHARTS)
-        return NULL;
-    bb_report_chart *c = &r->charts[r->n_charts++];
-    memset(c, 0, sizeof *c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    snprintf(c->title, sizeof c->title, "%s", title);
-    snprintf(c->png, sizeof c->png, "charts/%s.png", name);
-    snprintf(c->svg, sizeof c->svg, "charts/%s.svg", name);
-    return c;
-}
-
 bb_err bb_report_charts(bb_report *r, bb_log *log)
 {
     const bb_summary *s = r->summary;
@@ -50,10 +37,11 @@ bb_err bb_report_charts(bb_report *r, bb_log *log)
         values[i] = money ? (double)m->revenue_cents / 100.0 : (double)m->units;
     }
     const char *title = money ? "Revenue per month" : "Units sold per month";
-    bb_report_chart *rc = add_chart(r, money ? "monthly_revenue" : "monthly_units", title);
     char png[2600], svg[2600];
-    snprintf(png, sizeof png, "%s/%s", r->run_dir, rc->png);
-    snprintf(svg, sizeof svg, "%s/%s", r->run_dir, rc->svg);
+    if (!bb_report_add_chart(r, money ? "monthly_revenue" : "monthly_units", title, png, svg, sizeof png)) {
+        e = BB_ERR_INTERNAL;
+        goto done;
+    }
     bb_chart_series series = {.name = money ? "Revenue" : "Units", .values = values, .n = n};
     bb_chart charts[] = {{
         .kind = BB_CHART_BARS,

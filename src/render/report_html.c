@@ -11,36 +11,10 @@
 
 #include "render/report.h"
 #include "render/template.h"
-#include "render/templates.h"
 #include "util/buf.h"
 #include "util/date.h"
 #include "util/fmt.h"
 #include "util/fs.h"
-
-#define TEMPLATE_MAX ((size_t)4 << 20)
-
-/* The template text: from the configured directory, else built in. */
-static bb_err load_template(const bb_report *r, const char *name, char **out, bb_log *log)
-{
-    *out = NULL;
-    if (r->templates_dir && r->templates_dir[0]) {
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s", r->templates_dir, name);
-        size_t len;
-        bb_err e = bb_fs_read_file(path, TEMPLATE_MAX, out, &len);
-        if (e != BB_OK)
-            bb_error(log, "cannot read template %s", path);
-        return e == BB_ERR_NOINPUT ? BB_ERR_CONFIG : e;
-    }
-    for (const bb_template_file *t = bb_templates; t->name; t++) {
-        if (strcmp(t->name, name) == 0) {
-            *out = strdup(t->data);
-            return *out ? BB_OK : BB_ERR_NOMEM;
-        }
-    }
-    bb_error(log, "no built-in template %s", name);
-    return BB_ERR_INTERNAL;
-}
 
 static void add_text(cJSON *o, const char *key, const char *v)
 {
@@ -197,26 +171,69 @@ static cJSON *build_model(const bb_report *r)
         }
     }
     cJSON_AddBoolToObject(m, "has_rejects", any_rejects);
+
+    /* Contents: the fixed sections and those whose stage added a model. */
+    cJSON *toc = cJSON_AddArrayToObject(m, "toc");
+    static const struct {
+        const char *id, *title, *model_key;
+    } sections[] = {
+        {"summary", "Summary", NULL},        {"sales", "Sales", "sales"},
+        {"segments", "Customer segments", "segments"}, {"recs", "Recommendations", "recs"},
+        {"monthly", "Sales by month", NULL}, {"data-quality", "Data quality", NULL},
+        {"about", "About this report", NULL},
+    };
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        if (sections[i].model_key && !cJSON_GetObjectItemCaseSensitive(m, sections[i].model_key))
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        add_text(o, "id", sections[i].id);
+        add_text(o, "title", sections[i].title);
+        cJSON_AddItemToArray(toc, o);
+    }
     cJSON_AddBoolToObject(m, "has_revenue", ds->price_source != BB_PRICE_NONE);
     return m;
+}
+
+/* Section partials: templates/<name>.html, included by report.html as {{>name}}. */
+static const char *const partial_names[] = {"sales", "segments", "recs"};
+
+static bb_err load_partials(const bb_report *r, cJSON **out, bb_log *log)
+{
+    *out = cJSON_CreateObject();
+    if (!*out)
+        return BB_ERR_NOMEM;
+    for (size_t i = 0; i < sizeof partial_names / sizeof partial_names[0]; i++) {
+        char file[64];
+        snprintf(file, sizeof file, "%s.html", partial_names[i]);
+        if (!bb_report_has_template(r, file))
+            continue;
+        char *text = NULL;
+        bb_err e = bb_report_template(r, file, &text, log);
+        if (e != BB_OK)
+            return e;
+        cJSON_AddStringToObject(*out, partial_names[i], text);
+        free(text);
+    }
+    return BB_OK;
 }
 
 bb_err bb_report_html(const bb_report *r, bb_log *log)
 {
     char *tpl = NULL;
-    bb_err e = load_template(r, "report.html", &tpl, log);
-    if (e != BB_OK)
-        return e;
-    cJSON *model = build_model(r);
+    cJSON *partials = NULL;
+    bb_err e = bb_report_template(r, "report.html", &tpl, log);
+    if (e == BB_OK)
+        e = load_partials(r, &partials, log);
+    cJSON *model = e == BB_OK ? build_model(r) : NULL;
     bb_buf out;
     bb_buf_init(&out, (size_t)512 << 20);
     char err[512] = "";
-    if (!model)
+    if (e == BB_OK && !model)
         e = BB_ERR_NOMEM;
-    else
-        e = bb_tpl_render(tpl, strlen(tpl), model, NULL, &out, err, sizeof err);
+    if (e == BB_OK)
+        e = bb_tpl_render(tpl, strlen(tpl), model, partials, &out, err, sizeof err);
     if (e != BB_OK) {
-        bb_error(log, "report.html: template error: %s", err[0] ? err : bb_strerror(e));
+        bb_error(log, "report.html: %s", err[0] ? err : bb_strerror(e));
     } else {
         char path[2048];
         snprintf(path, sizeof path, "%s/report.html", r->run_dir);
@@ -226,6 +243,7 @@ bb_err bb_report_html(const bb_report *r, bb_log *log)
     }
     bb_buf_free(&out);
     cJSON_Delete(model);
+    cJSON_Delete(partials);
     free(tpl);
     return e;
 }
