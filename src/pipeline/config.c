@@ -69,6 +69,8 @@ static const opt_def opts[] = {
         "longest accepted CSV record in bytes"),
     RUN("log_rejects", OPT_INT, log_rejects, "20", 0, 1000000, OPT_NOFP,
         "rejected rows logged one by one per file (all go to quarantine)"),
+    RUN("keep_runs", OPT_INT, keep_runs, "30", 0, 100000, OPT_NOFP,
+        "complete runs kept in out/runs (older ones are deleted; 0: keep all); as many failed runs are kept"),
     REPORT("business_name", business_name, "", "business name on the cover"),
     REPORT("title", title, "Sales report", "report title"),
 

@@ -45,6 +45,7 @@ typedef struct bb_config {
     double reject_threshold;
     int64_t max_record_bytes;
     int64_t log_rejects;
+    int64_t keep_runs;        /* 0: keep every run */
     /* [report] */
     char *business_name;
     char *title;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -53,8 +54,18 @@ static long peak_rss_kb(void)
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
 }
 
+/* For tests of crash safety: with BB_DEBUG_STOP_AT=<stage>, the process stops
+ * itself (SIGSTOP) as that stage begins, so a test can kill it there. */
+static void debug_stop_at(const char *stage)
+{
+    const char *at = getenv("BB_DEBUG_STOP_AT");
+    if (at && strcmp(at, stage) == 0)
+        raise(SIGSTOP);
+}
+
 static void stage_begin(run_state *s, const char *name, const char *what)
 {
+    debug_stop_at(name);
     if (s->nstages < MAX_STAGES)
         s->stages[s->nstages].name = name;
     bb_info(s->log, "[%d/%d] %s", s->nstages + 1, s->total_stages, what);
@@ -405,6 +416,7 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
     e = bb_rundir_publish(&rd, name, log);
     if (e != BB_OK)
         goto fail;
+    bb_rundir_prune(&rd, (int)c->keep_runs, log);
     snprintf(res->run_dir, sizeof res->run_dir, "%s", rd.final);
     memcpy(res->run_id, run_id, sizeof run_id);
     memcpy(res->as_of, as_of, sizeof as_of);
@@ -421,6 +433,7 @@ fail:
                        as_of[0] ? as_of : NULL, quality, have_summary ? &sum : NULL, NULL);
         bb_log_detach_file(log);
         if (bb_rundir_fail(&rd, log) == BB_OK) {
+            bb_rundir_prune(&rd, (int)c->keep_runs, log);
             snprintf(res->run_dir, sizeof res->run_dir, "%s", rd.final);
             bb_error(log, "the log, manifest and rejected rows of this run are in %s", rd.final);
         }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -123,6 +124,80 @@ bb_err bb_rundir_fail(bb_rundir *rd, bb_log *log)
     }
     rd->tmp[0] = '\0';
     return BB_OK;
+}
+
+typedef struct entry {
+    char name[256];
+    long long mtime_ns;
+} entry;
+
+static int newest_first(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    if (x->mtime_ns != y->mtime_ns)
+        return x->mtime_ns > y->mtime_ns ? -1 : 1;
+    return strcmp(y->name, x->name);
+}
+
+static void prune_dir(const char *dir, int keep, const char *protect, bb_log *log)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    entry *list = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        if (ent->d_name[0] == '.' || strlen(ent->d_name) >= sizeof list[0].name)
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            entry *grown = realloc(list, cap * sizeof *grown);
+            if (!grown)
+                break;
+            list = grown;
+        }
+        snprintf(list[n].name, sizeof list[n].name, "%s", ent->d_name);
+        list[n].mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        n++;
+    }
+    closedir(d);
+    if (n > (size_t)keep) {
+        qsort(list, n, sizeof *list, newest_first);
+        for (size_t i = (size_t)keep; i < n; i++) {
+            if (protect && strcmp(list[i].name, protect) == 0)
+                continue;
+            char path[4400];
+            snprintf(path, sizeof path, "%s/%s", dir, list[i].name);
+            bb_info(log, "removing %s (keeping the newest %d)", path, keep);
+            bb_fs_rmtree(path);
+        }
+    }
+    free(list);
+}
+
+void bb_rundir_prune(bb_rundir *rd, int keep, bb_log *log)
+{
+    if (keep <= 0)
+        return;
+    char dir[2100], link[2100], target[2100] = "";
+    snprintf(link, sizeof link, "%s/latest", rd->out);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    const char *protect = NULL;
+    if (n > 0) {
+        target[n] = '\0';
+        const char *slash = strrchr(target, '/');
+        protect = slash ? slash + 1 : target;
+    }
+    snprintf(dir, sizeof dir, "%s/runs", rd->out);
+    prune_dir(dir, keep, protect, log);
+    snprintf(dir, sizeof dir, "%s/failed", rd->out);
+    prune_dir(dir, keep, NULL, log);
 }
 
 void bb_rundir_close(bb_rundir *rd)

@@ -36,6 +36,9 @@ bb_err bb_rundir_open(bb_rundir *rd, const char *out, bb_log *log);
 bb_err bb_rundir_publish(bb_rundir *rd, const char *name, bb_log *log);
 /* Moves the temporary directory to failed/<utc>_<pid> (path in rd->final). */
 bb_err bb_rundir_fail(bb_rundir *rd, bb_log *log);
+/* Deletes all but the newest `keep` entries of OUT/runs and of OUT/failed
+ * (by modification time; never the run `latest` points at). keep 0: none. */
+void bb_rundir_prune(bb_rundir *rd, int keep, bb_log *log);
 /* Releases the lock. */
 void bb_rundir_close(bb_rundir *rd);
 

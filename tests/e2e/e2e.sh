@@ -31,6 +31,16 @@ run() {
   echo $?
 }
 
+# wait_stopped PID: until the process has stopped itself (BB_DEBUG_STOP_AT), 20 s at most.
+wait_stopped() {
+  for _ in $(seq 400); do
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ "$state" = T ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 case "$case_name" in
 sample)
   [ "$(run "$tmp/out" --data "$src/data/sample")" = 0 ] || fail "run on data/sample"
@@ -92,6 +102,58 @@ gen)
     || fail "gen"
   [ "$(run "$tmp/out" --data "$tmp/data")" = 0 ] || fail "run on generated data"
   $check "$(realpath "$tmp/out/latest")" --rejected 0 --purchases 6000 --customers 400 || exit 1
+  ;;
+lock)
+  # A run holding the lock (stopped in its first stage): a second run exits at once with 75.
+  BB_DEBUG_STOP_AT=ingest "$bin" run --data "$src/data/sample" --out "$tmp/out" >"$tmp/first" 2>&1 &
+  first=$!
+  wait_stopped "$first" || fail "the first run did not reach its first stage"
+  start=$(date +%s%N)
+  "$bin" run --data "$src/data/sample" --out "$tmp/out" >"$tmp/console" 2>&1
+  code=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  kill -9 "$first"; wait "$first" 2>/dev/null
+  [ "$code" = 75 ] || fail "the second run exited $code, expected 75"
+  grep -q "another bbreport run" "$tmp/console" || fail "no message about the lock"
+  echo "second run refused after $ms ms"
+  # The lock dies with its holder: the next run goes through and clears the leftovers.
+  [ "$(run "$tmp/out" --data "$src/data/sample")" = 0 ] || fail "run after the holder was killed"
+  [ -z "$(ls -A "$tmp/out/runs" | grep '^\.')" ] || fail "leftover temporary directories: $(ls -A "$tmp/out/runs")"
+  ;;
+crash)
+  # SIGKILL while the report is being written: latest still shows the previous complete run.
+  [ "$(run "$tmp/out" --data "$src/data/sample")" = 0 ] || fail "first run"
+  good=$(realpath "$tmp/out/latest")
+  sums=$(cd "$good" && sha256sum report.pdf workbook.xlsx report.html manifest.json)
+  for stage in charts pdf workbook html; do
+    BB_DEBUG_STOP_AT=$stage "$bin" run --data "$src/data/sample" --out "$tmp/out" --seed 9 >"$tmp/console" 2>&1 &
+    pid=$!
+    wait_stopped "$pid" || fail "the run did not reach stage $stage"
+    kill -9 "$pid"; wait "$pid" 2>/dev/null
+    [ "$(realpath "$tmp/out/latest")" = "$good" ] || fail "latest moved after a kill in $stage"
+    [ "$(cd "$good" && sha256sum report.pdf workbook.xlsx report.html manifest.json)" = "$sums" ] \
+      || fail "the complete run changed after a kill in $stage"
+    [ "$(ls "$tmp/out/runs" | wc -l)" = 1 ] || fail "a killed run was published: $(ls "$tmp/out/runs")"
+  done
+  $check "$good" --rejected 0 || exit 1
+  [ "$(run "$tmp/out" --data "$src/data/sample" --seed 9)" = 0 ] || fail "run after the kills"
+  [ "$(ls -A "$tmp/out/runs" | wc -l)" = 2 ] || fail "runs after recovery: $(ls -A "$tmp/out/runs")"
+  ;;
+retention)
+  for seed in 1 2 3; do
+    [ "$(run "$tmp/out" --data "$src/data/sample" --seed $seed --keep-runs 2)" = 0 ] || fail "run $seed"
+    sleep 0.05
+  done
+  [ "$(ls "$tmp/out/runs" | wc -l)" = 2 ] || fail "kept $(ls "$tmp/out/runs" | wc -l) runs, expected 2"
+  [ -f "$tmp/out/latest/report.pdf" ] || fail "latest was pruned"
+  # A failed run goes to failed/ and leaves latest alone.
+  latest=$(realpath "$tmp/out/latest")
+  printf 'CustomerID,ItemID\n' > "$tmp/bad.csv"
+  mkdir -p "$tmp/bad" && cp "$tmp/bad.csv" "$tmp/bad/purchases.csv"
+  [ "$(run "$tmp/out" --data "$tmp/bad")" = 66 ] || fail "bad data did not fail with 66"
+  [ "$(realpath "$tmp/out/latest")" = "$latest" ] || fail "a failed run moved latest"
+  ls "$tmp/out/failed"/*/run.log >/dev/null 2>&1 || fail "the failed run kept no log"
+  grep -q '"status":[[:space:]]*"failed"' "$tmp/out/failed"/*/manifest.json || fail "no failure manifest"
   ;;
 *)
   echo "unknown case $case_name"; exit 2 ;;
