@@ -357,6 +357,8 @@ bb_err bb_csv_read_file(const char *path, const bb_csv_opts *o, bb_csv_row_fn ro
         e = bb_sha256_update(h, chunk, n);
         if (e == BB_OK)
             e = bb_csv_feed(r, chunk, n);
+        if (o->progress)
+            o->progress(o->progress_user, bb_csv_stats_get(r)->bytes);
     }
     char hex[65] = "";
     if (e == BB_OK)

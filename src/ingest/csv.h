@@ -39,6 +39,9 @@ typedef struct bb_csv_opts {
     char delimiter;            /* ',' by default */
     size_t max_record_bytes;   /* 0: 1 MiB */
     size_t max_fields;         /* 0: 4096 */
+    /* bb_csv_read_file calls this after each chunk with the bytes read so far. */
+    void (*progress)(void *user, uint64_t bytes_read);
+    void *progress_user;
 } bb_csv_opts;
 
 typedef struct bb_csv_row {

@@ -97,6 +97,7 @@ typedef struct loader {
     size_t cap;                  /* capacity of the table's column arrays */
     bool derive_customers, derive_items;
     bb_err fatal;                /* set by the header check: stop reading */
+    long long file_size;         /* of the file being read, for progress */
 } loader;
 
 static bool mapped(const char *name)
@@ -731,6 +732,13 @@ static void loader_done(loader *L)
     bb_buf_free(&L->line);
 }
 
+static void on_progress(void *user, uint64_t bytes)
+{
+    loader *L = user;
+    L->o->progress(L->o->progress_user, L->q->name, bytes,
+                   L->file_size > 0 ? (uint64_t)L->file_size : bytes);
+}
+
 /* Reads one file. A missing optional file is not an error: *present = false. */
 static bb_err load_file(loader *L, bb_file_kind kind, bool optional, bool *present)
 {
@@ -775,7 +783,10 @@ static bb_err load_file(loader *L, bb_file_kind kind, bool optional, bool *prese
     q->present = true;
 
     bb_csv_opts co = {.delimiter = fo->delimiter ? fo->delimiter : ',',
-                      .max_record_bytes = L->o->max_record_bytes};
+                      .max_record_bytes = L->o->max_record_bytes,
+                      .progress = L->o->progress ? on_progress : NULL,
+                      .progress_user = L};
+    L->file_size = bb_fs_size(q->path);
     bb_csv_stats st;
     if (kind == BB_FILE_PURCHASES) {
         long long size = bb_fs_size(q->path);

@@ -65,6 +65,9 @@ typedef struct bb_ingest_opts {
     int32_t as_of;               /* BB_DATE_NONE: the last purchase date */
     size_t max_record_bytes;
     unsigned log_rejects;        /* rejects logged one by one per file */
+    /* Called while a file is read: its name, bytes read, its size. May be NULL. */
+    void (*progress)(void *user, const char *file, uint64_t done, uint64_t total);
+    void *progress_user;
     bb_ingest_file_opts file[BB_FILE__COUNT];
 } bb_ingest_opts;
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,38 @@ typedef struct run_state {
     double t_start;
     time_t wall_start;
 } run_state;
+
+/* A progress bar on a terminal; nothing when the console is a file or a pipe
+ * (cron, systemd), whose log gets the timestamped stage lines only. */
+typedef struct progress {
+    bool tty;
+    double last_ms;
+    bool drawn;
+} progress;
+
+static double now_ms(void);
+
+static void draw_progress(void *user, const char *file, uint64_t done, uint64_t total)
+{
+    progress *p = user;
+    double t = now_ms();
+    if (!p->tty || (t - p->last_ms < 100 && done < total))
+        return;
+    p->last_ms = t;
+    int width = 30;
+    int filled = total ? (int)((double)done / (double)total * width) : width;
+    if (filled > width)
+        filled = width;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\r  %-28.28s [%s] %3d %%", file, bar, total ? (int)(100.0 * (double)done / (double)total) : 100);
+    if (done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+    p->drawn = true;
+}
 
 static double now_ms(void)
 {
@@ -342,6 +375,9 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
     char quarantine[4200];
     snprintf(quarantine, sizeof quarantine, "%s/quarantine", rd.tmp);
     io.quarantine_dir = quarantine;
+    progress bar = {.tty = bb_log_console_is_tty(log) && c->verbosity >= 0};
+    io.progress = draw_progress;
+    io.progress_user = &bar;
     e = bb_ingest_load(&io, log, &ds, quality);
     stage_end(&s);
     if (e != BB_OK)
