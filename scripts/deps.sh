@@ -12,6 +12,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   libcmocka-dev poppler-utils qpdf python3 python3-openpyxl python3-pil
+  chromium python3-websocket
 )
 
 want=("${BUILD_PKGS[@]}")

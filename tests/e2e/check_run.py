@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from decimal import Decimal
 
 failures = []
@@ -70,6 +71,22 @@ def check_pdf(d, m):
     for want in ["Contents", "Summary", "Sales by month", "Data quality", "About this report",
                  m["run_id"], "As of " + m["as_of"]]:
         check(want in text, f"PDF text contains {want!r}")
+    outlines = json.loads(run("qpdf", "--json", "--json-key=outlines", pdf))["outlines"]
+    titles = [o["title"] for o in outlines]
+    for want in ["Contents", "Summary", "Sales by month", "Data quality", "About this report"]:
+        check(want in titles, f"bookmark {want!r} (bookmarks: {titles})")
+    check(all(1 <= o["destpageposfrom1"] <= pages for o in outlines), "bookmarks point at pages")
+    pos = [o["destpageposfrom1"] for o in outlines]
+    check(pos == sorted(pos), "bookmarks in page order")
+    # Every page renders (poppler), and no page is blank.
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-q", "-r", "20", "-gray", pdf, os.path.join(tmp, "p")], check=False)
+        images = sorted(f for f in os.listdir(tmp) if f.endswith(".pgm"))
+        check(len(images) == pages, f"pdftoppm rendered {len(images)} of {pages} pages")
+        for f in images:
+            data = open(os.path.join(tmp, f), "rb").read()
+            pixels = data[data.index(b"255\n") + 4:]
+            check(min(pixels) < 128, f"{f} has dark pixels (text)")
     fonts = run("pdffonts", pdf)
     rows = [l for l in fonts.splitlines()[2:] if l.strip()]
     check(rows and all(" yes " in l for l in rows), "all PDF fonts embedded")

@@ -67,6 +67,12 @@ groceries)
   [ "$(wc -l < "$q")" = 55 ] || fail "quarantine has $(wc -l < "$q") lines, expected 55"
   [ "$(grep -c ',missing_value,' "$q")" = 54 ] || fail "not every rejected row is a missing value"
   ;;
+browser)
+  # Headless Chromium: no console errors, no network requests, phone and desktop widths.
+  [ "$(run "$tmp/out" --data "$src/data/sample")" = 0 ] || fail "run on data/sample"
+  shots=${BB_ARTIFACTS:-$tmp/shots}
+  /usr/bin/python3 "$src/tests/e2e/check_html_browser.py" "$tmp/out/latest/report.html" "$shots" || exit 1
+  ;;
 determinism)
   # Same input and settings: same run id, byte-identical report files.
   [ "$(run "$tmp/a" --data "$src/data/sample")" = 0 ] || fail "first run"
