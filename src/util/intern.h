@@ -3,8 +3,8 @@
  *
  * Layout: the strings live back to back, each NUL-terminated, in one pool;
  * off[id] is where string id starts and len[id] its length. The hash index
- * is open addressing with linear probing over a power-of-two table of ids
- * (UINT32_MAX = empty), kept at most half full. Ids are stable for the table's
+ * is open addressing with linear probing over a power-of-two table of
+ * 64-bit slots (hash bits and id; all ones = empty), kept at most half full. Ids are stable for the table's
  * life; pointers returned by bb_intern_str() stay valid only until the next
  * bb_intern_put() (the pool may move).
  *
@@ -34,7 +34,7 @@ uint32_t bb_intern_count(const bb_intern *t);
 /* Bytes held (pool + index), for memory accounting. */
 size_t bb_intern_bytes(const bb_intern *t);
 
-/* 64-bit hash of a byte string (FNV-1a folded with a final mix). */
+/* 64-bit hash of a byte string (word-at-a-time multiply-xorshift). */
 uint64_t bb_hash_bytes(const void *p, size_t n);
 
 #endif
