@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "usage:\n"
             "  bbreport run   [options]   ingest, analyse and write a run directory\n"
             "  bbreport check [options]   validate the input only; print the data-quality summary\n"
+            "  bbreport send  --run DIR [options]   mail a run's report ([mail] settings)\n"
             "  bbreport gen   [options]   write a synthetic dataset (bbreport gen --help)\n"
             "  bbreport --help | --version\n"
             "\n"
@@ -28,13 +29,15 @@ static void usage(FILE *f)
             "the command line wins):\n"
             "  --config FILE                   read settings from an INI file\n"
             "  --print-config                  print the effective settings as INI and exit\n"
-            "  --quiet | --verbose             less or more on the console\n",
+            "  --quiet | --verbose             less or more on the console\n"
+            "  --send                          (run) mail the report when the run completes\n",
             BB_VERSION);
     bb_config_print_help(f);
     fprintf(f,
             "\n"
             "exit codes: 0 ok, 64 usage, 65 bad input data, 66 input missing, 70 internal error,\n"
-            "            73 cannot create output, 74 I/O error, 75 try again later (lock held),\n"
+            "            73 cannot create output, 74 I/O error, 75 try again later (lock held,\n"
+            "            mail not delivered),\n"
             "            78 configuration error\n");
 }
 
@@ -65,6 +68,27 @@ static int cmd_gen(int argc, char **argv)
 
 static int cmd_run(const char *cmd, int argc, char **argv)
 {
+    /* send takes --run DIR; the other options are the shared settings. */
+    const char *run_dir = NULL;
+    char *rest[256];
+    int nrest = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(cmd, "send") == 0 && strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
+            run_dir = argv[++i];
+            continue;
+        }
+        if (nrest == (int)(sizeof rest / sizeof rest[0])) {
+            fprintf(stderr, "bbreport %s: too many arguments\n", cmd);
+            return bb_exit_code(BB_ERR_USAGE);
+        }
+        rest[nrest++] = argv[i];
+    }
+    argc = nrest;
+    argv = rest;
+    if (strcmp(cmd, "send") == 0 && !run_dir) {
+        fprintf(stderr, "bbreport send: --run DIR is required (e.g. --run out/latest)\n");
+        return bb_exit_code(BB_ERR_USAGE);
+    }
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
@@ -96,9 +120,16 @@ static int cmd_run(const char *cmd, int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0) {
         e = bb_pipeline_check(&c, log, stdout);
+    } else if (strcmp(cmd, "send") == 0) {
+        e = bb_pipeline_send(&c, run_dir, log);
+        if (e == BB_OK)
+            printf("bbreport: mailed %s/report.pdf to %s\n", run_dir, c.mail.to);
     } else {
         bb_run_result res;
         e = bb_pipeline_run(&c, log, &res);
+        /* A run refused because another holds the lock is not a failure to report. */
+        if (e != BB_OK && e != BB_ERR_TEMPFAIL)
+            bb_pipeline_notify_failure(&c, res.run_dir[0] ? res.run_dir : NULL, e, log);
         if (e == BB_OK) {
             printf("bbreport: run %s_%s complete\n", res.as_of, res.run_id);
             printf("  report     %s/report.pdf\n", res.run_dir);
@@ -107,6 +138,15 @@ static int cmd_run(const char *cmd, int argc, char **argv)
             printf("  manifest   %s/manifest.json\n", res.run_dir);
             printf("  log        %s/run.log\n", res.run_dir);
             printf("  latest     %s/latest\n", c.out_dir);
+        }
+        if (e == BB_OK && c.send) {
+            bb_err me = bb_pipeline_send(&c, res.run_dir, log);
+            if (me == BB_OK) {
+                printf("  mailed to  %s\n", c.mail.to);
+            } else {
+                bb_error(log, "the report was written but not mailed (%s)", bb_strerror(me));
+                e = me == BB_ERR_CONFIG ? BB_ERR_CONFIG : BB_ERR_TEMPFAIL;
+            }
         }
     }
     bb_log_free(log);
@@ -130,7 +170,7 @@ int main(int argc, char **argv)
         printf("bbreport %s\n", BB_VERSION);
         return 0;
     }
-    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0)
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check") == 0 || strcmp(cmd, "send") == 0)
         return cmd_run(cmd, argc - 2, argv + 2);
     if (strcmp(cmd, "gen") == 0)
         return cmd_gen(argc - 2, argv + 2);

@@ -18,10 +18,12 @@ typedef enum opt_type {
     OPT_RATIO,     /* a number in [0, 1] */
     OPT_DATE,      /* YYYY-MM-DD or empty */
     OPT_CHAR,      /* one character, e.g. a delimiter; "tab" for TAB */
+    OPT_BOOL,      /* true/false, yes/no, 1/0 */
 } opt_type;
 
 enum {
-    OPT_NOFP = 1,  /* cannot change results: not part of the run id */
+    OPT_NOFP = 1,    /* cannot change results: not part of the run id */
+    OPT_SECRET = 2,  /* never written out (manifest, --print-config) */
 };
 
 typedef struct opt_def {
@@ -39,6 +41,10 @@ typedef struct opt_def {
     {"run", key, type, offsetof(bb_config, field), def, min, max, flags, help}
 #define REPORT(key, field, def, help)                                                          \
     {"report", key, OPT_STRING, offsetof(bb_config, field), def, 0, 0, 0, help}
+#define MAIL_F(key, type, field, def, min, max, flags, help)                                   \
+    {"mail", key, type, offsetof(bb_config, mail) + offsetof(bb_config_mail, field), def, min,   \
+     max, OPT_NOFP | (flags), help}
+#define MAIL(key, type, field, def, min, max, help) MAIL_F(key, type, field, def, min, max, 0, help)
 #define IN(f, sect, key, type, field, def, help)                                               \
     {sect, key, type, offsetof(bb_config, input) + (f) * sizeof(bb_config_input) +             \
                           offsetof(bb_config_input, field), def, 0, 0, 0, help}
@@ -73,6 +79,30 @@ static const opt_def opts[] = {
         "complete runs kept in out/runs (older ones are deleted; 0: keep all); as many failed runs are kept"),
     REPORT("business_name", business_name, "", "business name on the cover"),
     REPORT("title", title, "Sales report", "report title"),
+    {"report", "templates", OPT_PATH, offsetof(bb_config, templates_dir), "", 0, 0, 0,
+     "directory with report.html and the other templates; empty: the built-in ones"},
+
+    MAIL("smtp_url", OPT_STRING, smtp_url, "", 0, 0,
+         "mail server, smtp://host:587 (STARTTLS) or smtps://host:465; empty: no mail"),
+    MAIL("from", OPT_STRING, from, "", 0, 0, "sender, e.g. Reports <reports@example.com>"),
+    MAIL("to", OPT_STRING, to, "", 0, 0, "recipients of the report, comma-separated"),
+    MAIL("operators", OPT_STRING, operators, "", 0, 0,
+         "recipients of failure notices, comma-separated; empty: no notices"),
+    MAIL("subject", OPT_STRING, subject, "{{heading}}, as of {{as_of}}", 0, 0,
+         "subject line, a template over the run summary"),
+    MAIL("starttls", OPT_BOOL, starttls, "true", 0, 0, "require STARTTLS on smtp:// URLs"),
+    MAIL("username", OPT_STRING, username, "", 0, 0,
+         "SMTP login; empty: the environment variable BB_SMTP_USER"),
+    MAIL_F("password", OPT_STRING, password, "", 0, 0, OPT_SECRET,
+           "SMTP password; empty: the environment variable BB_SMTP_PASSWORD (preferred)"),
+    MAIL("attach_workbook", OPT_BOOL, attach_workbook, "false", 0, 0,
+         "attach workbook.xlsx as well as report.pdf"),
+    MAIL("max_bytes", OPT_INT, max_bytes, "10485760", 0, (int64_t)1 << 40,
+         "largest message; above it the attachments are left out and the mail says where they are"),
+    MAIL("retries", OPT_INT, retries, "3", 0, 100, "attempts after the first when the server is unavailable"),
+    MAIL("retry_delay_ms", OPT_INT, retry_delay_ms, "2000", 0, 3600000,
+         "wait before the first retry, doubled each time"),
+    MAIL("timeout_s", OPT_INT, timeout_s, "60", 1, 86400, "time limit of one attempt in seconds"),
 
     FILE_OPTS(BB_FILE_CUSTOMERS, "customers", "customers.csv"),
     COL(BB_FILE_CUSTOMERS, "customers", BB_COL_CUST_ID, "id", "CustomerID", "customer ID column"),
@@ -213,6 +243,18 @@ static bb_err set_value(bb_config *c, const opt_def *d, const char *value, const
         *(int32_t *)f = day;
         return BB_OK;
     }
+    case OPT_BOOL: {
+        static const char *const yes[] = {"true", "yes", "1", "on"};
+        static const char *const no[] = {"false", "no", "0", "off"};
+        for (size_t i = 0; i < 4; i++) {
+            if (strcmp(value, yes[i]) == 0 || strcmp(value, no[i]) == 0) {
+                *(bool *)f = strcmp(value, yes[i]) == 0;
+                return BB_OK;
+            }
+        }
+        snprintf(err, errsize, "[%s] %s: '%s' is not true or false", d->section, d->key, value);
+        return BB_ERR_CONFIG;
+    }
     case OPT_CHAR:
         if (strcmp(value, "tab") == 0 || strcmp(value, "\\t") == 0) {
             *(char *)f = '\t';
@@ -229,10 +271,25 @@ static bb_err set_value(bb_config *c, const opt_def *d, const char *value, const
     return BB_ERR_INTERNAL;
 }
 
-/* The value as text, as it would be written in an INI file. */
+/* The value as text, as it would be written in an INI file. A secret is
+ * never written: it reads "" (or "(set)" with show_set). */
+static void value_text_masked(const bb_config *c, const opt_def *d, char *out, size_t size,
+                              bool show_set);
+
 static void value_text(const bb_config *c, const opt_def *d, char *out, size_t size)
 {
+    value_text_masked(c, d, out, size, false);
+}
+
+static void value_text_masked(const bb_config *c, const opt_def *d, char *out, size_t size,
+                              bool show_set)
+{
     const void *f = cfield(c, d);
+    if (d->flags & OPT_SECRET) {
+        bool set = *(char *const *)f && (*(char *const *)f)[0];
+        snprintf(out, size, "%s", set && show_set ? "(set)" : "");
+        return;
+    }
     switch (d->type) {
     case OPT_STRING:
     case OPT_PATH:
@@ -261,6 +318,9 @@ static void value_text(const bb_config *c, const opt_def *d, char *out, size_t s
             bb_date_format(*(const int32_t *)f, d10);
             snprintf(out, size, "%s", d10);
         }
+        break;
+    case OPT_BOOL:
+        snprintf(out, size, "%s", *(const bool *)f ? "true" : "false");
         break;
     case OPT_CHAR:
         if (*(const char *)f == '\t')
@@ -429,6 +489,10 @@ bb_err bb_config_parse_args(bb_config *c, int argc, char **argv, char *err, size
             c->verbosity = 1;
             continue;
         }
+        if (strcmp(name, "send") == 0 && !eq) {
+            c->send = true;
+            continue;
+        }
         const char *value;
         if (eq) {
             value = eq + 1;
@@ -501,7 +565,7 @@ cJSON *bb_config_to_json(const bb_config *c, bool fingerprint_only)
         if (!sec)
             sec = cJSON_AddObjectToObject(root, d->section);
         char v[1024];
-        value_text(c, d, v, sizeof v);
+        value_text_masked(c, d, v, sizeof v, true);
         if (!sec || !cJSON_AddStringToObject(sec, d->key, v)) {
             cJSON_Delete(root);
             return NULL;

@@ -35,6 +35,12 @@ typedef struct bb_config_input {
     char *column[BB_MAX_COLUMNS];
 } bb_config_input;
 
+typedef struct bb_config_mail {
+    char *smtp_url, *from, *to, *operators, *subject, *username, *password;
+    bool starttls, attach_workbook;
+    int64_t max_bytes, retries, retry_delay_ms, timeout_s;
+} bb_config_mail;
+
 typedef struct bb_config {
     /* [run] */
     char *data_dir;
@@ -49,12 +55,16 @@ typedef struct bb_config {
     /* [report] */
     char *business_name;
     char *title;
+    char *templates_dir;      /* "": built in */
+    /* [mail] */
+    bb_config_mail mail;
     /* [customers] [items] [purchases] */
     bb_config_input input[BB_FILE__COUNT];
 
     /* command line only */
     char *config_path;
     bool print_config;
+    bool send;                /* run --send: mail the report when the run completes */
     int verbosity;            /* -1 quiet, 0 normal, 1 verbose */
 } bb_config;
 

@@ -15,6 +15,7 @@
 #include "bb_build_info.h"
 #include "ingest/csv.h"
 #include "ingest/ingest.h"
+#include "pipeline/mail.h"
 #include "pipeline/rundir.h"
 #include "render/report.h"
 #include "util/buf.h"
@@ -252,6 +253,7 @@ static bb_err write_manifest(run_state *s, const char *dir, const char *status, 
     if (libs) {
         cJSON_AddStringToObject(libs, "csv", bb_csv_library_version());
         cJSON_AddStringToObject(libs, "crypto", bb_sha256_library_version());
+        cJSON_AddStringToObject(libs, "mail", bb_mail_library_version());
         cJSON_AddItemToObject(m, "libraries", libs);
     }
 
@@ -317,6 +319,48 @@ static void print_quality(FILE *out, const bb_dataset *ds, const bb_file_quality
         if (fq->quarantine_path[0])
             fprintf(out, "               quarantine: %s\n", fq->quarantine_path);
     }
+}
+
+static void mail_opts(const bb_config *c, bb_mail_opts *o)
+{
+    bb_mail_defaults(o);
+    const bb_config_mail *m = &c->mail;
+    o->smtp_url = m->smtp_url;
+    o->from = m->from;
+    o->to = m->to;
+    o->operators = m->operators;
+    if (m->subject && m->subject[0])
+        o->subject = m->subject;
+    o->starttls = m->starttls;
+    o->username = m->username;
+    o->password = m->password;
+    o->attach_workbook = m->attach_workbook;
+    o->max_bytes = (size_t)m->max_bytes;
+    o->retries = (int)m->retries;
+    o->retry_delay_ms = (int)m->retry_delay_ms;
+    o->timeout_s = (int)m->timeout_s;
+    o->templates_dir = c->templates_dir && c->templates_dir[0] ? c->templates_dir : NULL;
+}
+
+bb_err bb_pipeline_send(const bb_config *c, const char *run_dir, bb_log *log)
+{
+    if (!c->mail.smtp_url[0] || !c->mail.to[0] || !c->mail.from[0]) {
+        bb_error(log, "mail: set [mail] smtp_url, from and to (or --mail-smtp-url, --mail-from, --mail-to)");
+        return BB_ERR_CONFIG;
+    }
+    bb_mail_opts o;
+    mail_opts(c, &o);
+    return bb_mail_send_run(&o, run_dir, log);
+}
+
+void bb_pipeline_notify_failure(const bb_config *c, const char *failed_dir, bb_err e, bb_log *log)
+{
+    if (!c->mail.smtp_url[0] || !c->mail.operators[0] || !c->mail.from[0])
+        return;
+    bb_mail_opts o;
+    mail_opts(c, &o);
+    if (bb_mail_send_failure(&o, failed_dir, bb_strerror(e), bb_exit_code(e), log) != BB_OK)
+        bb_error(log, "the failure notice could not be mailed to %s", c->mail.operators);
 }
 
 bb_err bb_pipeline_check(const bb_config *c, bb_log *log, FILE *out)
@@ -411,6 +455,7 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
         .data_dir = c->data_dir,
         .epoch = document_epoch(ds->as_of),
         .run_dir = rd.tmp,
+        .templates_dir = c->templates_dir,
     };
     memcpy(r.as_of, as_of, sizeof as_of);
 

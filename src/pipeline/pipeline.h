@@ -23,6 +23,13 @@ typedef struct bb_run_result {
 
 /* bbreport run */
 bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res);
+/* Mails a published run (bbreport send, run --send). BB_ERR_CONFIG when no
+ * mail server or recipients are configured; BB_ERR_TEMPFAIL when delivery
+ * failed after the retries. */
+bb_err bb_pipeline_send(const bb_config *c, const char *run_dir, bb_log *log);
+/* Mails a failure notice to [mail] operators, when a server and operators are
+ * configured (nothing otherwise). failed_dir may be NULL. */
+void bb_pipeline_notify_failure(const bb_config *c, const char *failed_dir, bb_err e, bb_log *log);
 /* bbreport check: ingest only, data-quality summary on out. */
 bb_err bb_pipeline_check(const bb_config *c, bb_log *log, FILE *out);
 

@@ -73,6 +73,44 @@ browser)
   shots=${BB_ARTIFACTS:-$tmp/shots}
   /usr/bin/python3 "$src/tests/e2e/check_html_browser.py" "$tmp/out/latest/report.html" "$shots" || exit 1
   ;;
+mail)
+  # bbreport run --send against a real SMTP server on loopback.
+  mkdir -p "$tmp/mail"
+  /usr/bin/python3 "$src/tests/e2e/smtp_sink.py" --dir "$tmp/mail" &
+  sink=$!
+  trap 'kill $sink 2>/dev/null; rm -rf "$tmp"' EXIT
+  for _ in $(seq 100); do [ -s "$tmp/mail/port" ] && break; sleep 0.1; done
+  [ -s "$tmp/mail/port" ] || fail "the SMTP sink did not start"
+  port=$(cat "$tmp/mail/port")
+  mailopts=(--mail-smtp-url "smtp://127.0.0.1:$port" --mail-starttls false
+            --mail-from "Reports <reports@example.com>" --mail-to "owner@example.com, analyst@example.com"
+            --business-name "Salon Zoë")
+  [ "$(run "$tmp/out" --data "$src/data/sample" --send "${mailopts[@]}")" = 0 ] || fail "run --send"
+  m="$tmp/mail/msg-1"
+  [ -d "$m" ] || fail "no message arrived"
+  cmp -s "$m/attachments/report.pdf" "$tmp/out/latest/report.pdf" || fail "the attached PDF differs from the run's"
+  /usr/bin/python3 - "$m/message.json" "$(basename "$(realpath "$tmp/out/latest")")" <<'PY' || fail "message headers"
+import json, sys
+m = json.load(open(sys.argv[1]))
+as_of = sys.argv[2].split("_")[0]
+assert sorted(m["rcpt_tos"]) == ["analyst@example.com", "owner@example.com"], m["rcpt_tos"]
+assert "Salon Zoë" in m["subject"] and as_of in m["subject"], m["subject"]
+PY
+  grep -q "$(basename "$(realpath "$tmp/out/latest")" | cut -d_ -f2)" "$m/body.txt" || fail "the body does not name the run"
+  # bbreport send mails an existing run again.
+  "$bin" send --run "$tmp/out/latest" "${mailopts[@]}" >"$tmp/console" 2>&1 || fail "bbreport send"
+  [ -d "$tmp/mail/msg-2" ] || fail "send delivered nothing"
+  # A failed run sends a notice to the operators instead of silence.
+  mkdir -p "$tmp/bad" && printf 'CustomerID,ItemID\n' > "$tmp/bad/purchases.csv"
+  [ "$(run "$tmp/out" --data "$tmp/bad" --send "${mailopts[@]}" --mail-operators ops@example.com)" = 66 ] \
+    || fail "a bad run did not exit 66"
+  grep -q '"ops@example.com"' "$tmp/mail/msg-3/message.json" || fail "no failure notice to the operators"
+  # No server: the report is written, the exit code says the mail did not go.
+  kill $sink; wait $sink 2>/dev/null
+  [ "$(run "$tmp/out2" --data "$src/data/sample" --send "${mailopts[@]}" --mail-retries 1 --mail-retry-delay-ms 10)" = 75 ] \
+    || fail "an unreachable mail server did not give 75"
+  [ -f "$tmp/out2/latest/report.pdf" ] || fail "the report was not kept when mail failed"
+  ;;
 determinism)
   # Same input and settings: same run id, byte-identical report files.
   [ "$(run "$tmp/a" --data "$src/data/sample")" = 0 ] || fail "first run"
