@@ -11,7 +11,7 @@ BUILD_PKGS=(
   libcurl4-openssl-dev libssl-dev
 )
 TEST_PKGS=(
-  libcmocka-dev poppler-utils qpdf python3 python3-openpyxl python3-pil python3-aiosmtpd
+  libcmocka-dev poppler-utils qpdf python3 python3-openpyxl python3-pil python3-aiosmtpd python3-pandas
   chromium python3-websocket
 )
 

@@ -81,6 +81,10 @@ static const opt_def opts[] = {
     REPORT("title", title, "Sales report", "report title"),
     {"report", "templates", OPT_PATH, offsetof(bb_config, templates_dir), "", 0, 0, 0,
      "directory with report.html and the other templates; empty: the built-in ones"},
+    {"sales", "period", OPT_STRING, offsetof(bb_config, sales_period), "month", 0, 0, 0,
+     "KPI period: month, week (Monday to Sunday) or quarter; the last complete one by the as-of date"},
+    {"sales", "top_items", OPT_INT, offsetof(bb_config, sales_top_items), "10", 1, 1000, 0,
+     "items in the top and bottom lists"},
 
     MAIL("smtp_url", OPT_STRING, smtp_url, "", 0, 0,
          "mail server, smtp://host:587 (STARTTLS) or smtps://host:465; empty: no mail"),

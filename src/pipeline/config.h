@@ -56,6 +56,9 @@ typedef struct bb_config {
     char *business_name;
     char *title;
     char *templates_dir;      /* "": built in */
+    /* [sales] */
+    char *sales_period;       /* month, week or quarter */
+    int64_t sales_top_items;
     /* [mail] */
     bb_config_mail mail;
     /* [customers] [items] [purchases] */

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "analytics/sales.h"
 #include "analytics/summary.h"
 #include "bb_build_info.h"
 #include "ingest/csv.h"
@@ -395,6 +396,7 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
     bb_dataset *ds = NULL;
     bb_summary sum;
     memset(&sum, 0, sizeof sum);
+    bb_sales *sales = NULL;
     bool have_summary = false;
     bb_file_quality quality[BB_FILE__COUNT];
     memset(quality, 0, sizeof quality);
@@ -440,14 +442,24 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
     /* 2. analytics */
     stage_begin(&s, "analytics", "computing sales figures");
     e = bb_summary_compute(ds, &sum);
+    have_summary = e == BB_OK;
+    bb_sales_opts so;
+    bb_sales_defaults(&so);
+    so.top_n = (int)c->sales_top_items;
+    if (e == BB_OK && !bb_sales_period_parse(c->sales_period, &so.period)) {
+        bb_error(log, "[sales] period: \"%s\" is not month, week or quarter", c->sales_period);
+        e = BB_ERR_CONFIG;
+    }
+    if (e == BB_OK)
+        e = bb_sales_compute(ds, &so, &sales);
     stage_end(&s);
     if (e != BB_OK)
         goto fail;
-    have_summary = true;
 
     bb_report r = {
         .ds = ds,
         .summary = &sum,
+        .sales = sales,
         .title = c->title,
         .business_name = c->business_name,
         .version = BB_VERSION,
@@ -504,6 +516,7 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
     bb_rundir_close(&rd);
     if (have_summary)
         bb_summary_free(&sum);
+    bb_sales_free(sales);
     bb_dataset_free(ds);
     return BB_OK;
 
@@ -522,6 +535,7 @@ fail:
     bb_rundir_close(&rd);
     if (have_summary)
         bb_summary_free(&sum);
+    bb_sales_free(sales);
     bb_dataset_free(ds);
     return e;
 }

@@ -9,6 +9,6 @@ add_custom_command(
   COMMENT "Embedding templates/")
 bb_module(report
   SOURCES src/render/report.c src/render/report_html.c src/render/report_pdf.c
-          src/render/report_xlsx.c src/render/report_charts.c
+          src/render/report_xlsx.c src/render/report_charts.c src/render/section_sales.c
           ${CMAKE_BINARY_DIR}/generated/templates.c
   DEPS bb_analytics bb_ingest bb_template bb_chart bb_pdf bb_xlsx bb_util PkgConfig::CJSON)

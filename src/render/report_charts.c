@@ -8,6 +8,7 @@
 
 #include "render/chart.h"
 #include "render/report.h"
+#include "render/section_sales.h"
 #include "util/fs.h"
 
 bb_err bb_report_charts(bb_report *r, bb_log *log)
@@ -62,6 +63,8 @@ bb_err bb_report_charts(bb_report *r, bb_log *log)
         bb_error(log, "charts: %s", err);
     else if (err[0])
         bb_warn(log, "charts: %s", err);
+    if (e == BB_OK)
+        e = bb_section_sales_charts(r, log);
 done:
     free(values);
     free(labels);

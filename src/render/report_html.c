@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "render/report.h"
+#include "render/section_sales.h"
 #include "render/template.h"
 #include "util/buf.h"
 #include "util/date.h"
@@ -50,7 +51,7 @@ static char *inline_svg(const bb_report *r, const char *rel)
     return data;
 }
 
-static cJSON *build_model(const bb_report *r)
+static cJSON *build_model(const bb_report *r, bb_log *log)
 {
     const bb_summary *s = r->summary;
     const bb_dataset *ds = r->ds;
@@ -106,6 +107,8 @@ static cJSON *build_model(const bb_report *r)
 
     cJSON *charts = cJSON_AddArrayToObject(m, "charts");
     for (size_t i = 0; i < r->n_charts; i++) {
+        if (strncmp(r->charts[i].name, "sales_", 6) == 0)
+            continue; /* laid out by the sales section */
         char *svg = r->charts[i].svg[0] ? inline_svg(r, r->charts[i].svg) : NULL;
         if (!svg)
             continue;
@@ -172,6 +175,11 @@ static cJSON *build_model(const bb_report *r)
     }
     cJSON_AddBoolToObject(m, "has_rejects", any_rejects);
 
+    if (bb_section_sales_html(r, m, log) != BB_OK) {
+        cJSON_Delete(m);
+        return NULL;
+    }
+
     /* Contents: the fixed sections and those whose stage added a model. */
     cJSON *toc = cJSON_AddArrayToObject(m, "toc");
     static const struct {
@@ -224,7 +232,7 @@ bb_err bb_report_html(const bb_report *r, bb_log *log)
     bb_err e = bb_report_template(r, "report.html", &tpl, log);
     if (e == BB_OK)
         e = load_partials(r, &partials, log);
-    cJSON *model = e == BB_OK ? build_model(r) : NULL;
+    cJSON *model = e == BB_OK ? build_model(r, log) : NULL;
     bb_buf out;
     bb_buf_init(&out, (size_t)512 << 20);
     char err[512] = "";

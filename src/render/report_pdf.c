@@ -8,6 +8,7 @@
 
 #include "render/pdf.h"
 #include "render/report.h"
+#include "render/section_sales.h"
 #include "util/buf.h"
 #include "util/date.h"
 #include "util/fmt.h"
@@ -92,7 +93,10 @@ static bb_err summary_section(const bb_report *r, bb_pdf *pdf)
     n++;
 
     bb_err e = bb_pdf_heading(pdf, 1, "Summary");
-    if (e == BB_OK) {
+    if (e == BB_OK && r->sales) {
+        /* KPIs of the last complete period with their changes, and findings. */
+        e = bb_section_sales_summary_pdf(r, pdf);
+    } else if (e == BB_OK) {
         char first[11], last[11], text[512];
         bb_date_format(s->first_day, first);
         bb_date_format(s->last_day, last);
@@ -101,9 +105,9 @@ static bb_err summary_section(const bb_report *r, bb_pdf *pdf)
                  "whole period.",
                  bb_fmt_int(v[7], sizeof v[7], (int64_t)s->purchases), first, last, r->as_of);
         e = bb_pdf_paragraph(pdf, text);
+        if (e == BB_OK)
+            e = bb_pdf_kpis(pdf, k, n);
     }
-    if (e == BB_OK)
-        e = bb_pdf_kpis(pdf, k, n);
     if (e == BB_OK && ds->price_source == BB_PRICE_NONE)
         e = bb_pdf_note(pdf, "The purchases file has no prices: revenue is not reported.");
     if (e == BB_OK && ds->price_source == BB_PRICE_LIST)
@@ -304,8 +308,9 @@ bb_err bb_report_pdf(const bb_report *r, bb_log *log)
                      lines, 4);
     if (e == BB_OK)
         e = summary_section(r, pdf);
+    /* The sales chapter has the monthly figures; without it, this overview. */
     if (e == BB_OK)
-        e = monthly_section(r, pdf);
+        e = r->sales ? bb_section_sales_pdf(r, pdf) : monthly_section(r, pdf);
     if (e == BB_OK)
         e = quality_section(r, pdf);
     if (e == BB_OK)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "render/report.h"
+#include "render/section_sales.h"
 #include "render/xlsx.h"
 #include "util/date.h"
 
@@ -155,8 +156,13 @@ bb_err bb_report_xlsx(const bb_report *r, bb_log *log)
     snprintf(title, sizeof title, "%s\nAs of %s · run %s", heading, r->as_of, r->run_id);
     e = bb_xlsx_list_begin(wb, "Summary", title, cols, 3, &sum);
     /* Sheets are created in reading order; the Summary links to them. */
-    if (e == BB_OK)
+    if (e == BB_OK && r->sales) {
+        bb_section_sales_sheets sheets;
+        e = bb_section_sales_xlsx_sheets(r, wb, log, &sheets);
+        monthly = sheets.monthly;
+    } else if (e == BB_OK) {
         e = monthly_sheet(r, wb, &monthly);
+    }
     if (e == BB_OK)
         e = quality_sheet(r, wb, &quality);
 

@@ -48,11 +48,15 @@ sample)
   dir=$(realpath "$tmp/out/latest")
   grep -q "report  *$tmp/out/runs/" "$tmp/console" || fail "the run does not print where its outputs are"
   $check "$dir" --rejected 0 || exit 1
+  /usr/bin/python3 "$src/tests/e2e/check_sales.py" "$dir" "$src/data/sample" || exit 1
   ;;
 seed)
   need_shared
   [ "$(run "$tmp/out" --data "$shared/data/seed")" = 0 ] || fail "run on the seed data"
   $check "$(realpath "$tmp/out/latest")" --rejected 0 --purchases 5000 --customers 500 --revenue 384476.14 || exit 1
+  /usr/bin/python3 "$src/tests/e2e/check_sales.py" "$(realpath "$tmp/out/latest")" "$shared/data/seed" \
+    --revenue 384476.14 --top-item "Hair Coloring (Roots)=26218.80" \
+    --category-units Service=3521 --category-units Product=2909 || exit 1
   ;;
 groceries)
   need_shared
