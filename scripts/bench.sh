@@ -60,6 +60,11 @@ for st in m["stages"]:
     rate = f"{rows / sec:,.0f}" if sec > 0 else "-"
     print(f"   {st['name']:<12}{sec:>9.3f}{rate:>15}{st['peak_rss_kb'] / 1024:>15.1f}")
 print(f"   {'total':<12}{wall:>9.2f}{rows / wall:>15,.0f}{rss_kb / 1024:>15.1f}")
+for st in m["stages"]:
+    if st["name"] == "analytics" and rows:
+        sec = st["wall_ms"] / 1000
+        print(f"   analytics: {sec / (rows / 1e6) * 1000:.0f} ms per million purchase rows "
+              f"({sec / wall:.1%} of the run)")
 if sys.argv[4]:
     py_s, py_mb = float(sys.argv[4]), float(sys.argv[5])
     print(f"   the stages above vs. the Python stack's full analysis ({py_s:g} s, {py_mb:g} MB, no report): "
