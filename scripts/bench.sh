@@ -28,7 +28,7 @@ done
 
 scripts/deps.sh build
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build build-bench -j"$(nproc)" --target bbreport >/dev/null
+cmake --build build-bench -j"$(nproc)" --target bbreport bb_kmeans_bench bb_ae_bench >/dev/null
 bin=build-bench/bbreport
 
 declare -A C=([S]=10000 [M]=100000 [L]=1000000)
@@ -47,7 +47,8 @@ for s in "${scales[@]}"; do
   out=bench/out/$s
   rm -rf "$out"
   echo "== scale $s: $(du -sh "$data" | cut -f1) of input"
-  /usr/bin/time -f "%e %M" -o bench/time.txt "$bin" run --data "$data" --out "$out" --quiet >/dev/null
+  # Customer sheets are timed on their own below (the targets leave them aside).
+  /usr/bin/time -f "%e %M" -o bench/time.txt "$bin" run --data "$data" --out "$out" --quiet --sheets none >/dev/null
   read -r wall rss_kb < bench/time.txt
   /usr/bin/python3 - "$out/latest/manifest.json" "$wall" "$rss_kb" "${PY_S[$s]:-}" "${PY_MB[$s]:-}" <<'PY'
 import json, sys
@@ -71,3 +72,18 @@ if sys.argv[4]:
           f"{py_s / wall:.1f}x faster, {py_mb / (rss_kb / 1024):.1f}x less memory; target: 20x faster")
 PY
 done
+
+# The recommender's training at scale M against this machine's sgemm peak, and
+# customer sheets per second.
+if [ -f bench/data/M/purchases.csv ]; then
+  echo "== autoencoder training at scale M (time per epoch, GFLOP/s, sgemm peak)"
+  build-bench/bb_ae_bench --data bench/data/M --epochs 3 --sheets 200
+fi
+
+# k-means: 1M customers x 10 features, k = 5, n_init = 10, beside scikit-learn.
+if /usr/bin/python3 -c "import sklearn" 2>/dev/null; then
+  echo "== k-means 1M x 10, k = 5, n_init = 10: bbreport and scikit-learn on the same matrix"
+  /usr/bin/python3 scripts/bench_kmeans.py --bench build-bench/bb_kmeans_bench --matrix bench/kmeans_1000000x10.f64
+else
+  echo "== k-means comparison skipped: /usr/bin/python3 has no scikit-learn (apt-get install python3-sklearn)"
+fi

@@ -12,7 +12,7 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   libcmocka-dev poppler-utils qpdf python3 python3-openpyxl python3-pil python3-aiosmtpd python3-pandas
-  chromium python3-websocket
+  chromium python3-websocket python3-sklearn
 )
 
 want=("${BUILD_PKGS[@]}")

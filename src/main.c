@@ -22,6 +22,8 @@ static void usage(FILE *f)
             "  bbreport run   [options]   ingest, analyse and write a run directory\n"
             "  bbreport check [options]   validate the input only; print the data-quality summary\n"
             "  bbreport send  --run DIR [options]   mail a run's report ([mail] settings)\n"
+            "  bbreport recommend --model FILE --customer ID [options]\n"
+            "                             one customer's recommendations from a run's model.bbrec\n"
             "  bbreport gen   [options]   write a synthetic dataset (bbreport gen --help)\n"
             "  bbreport --help | --version\n"
             "\n"
@@ -174,6 +176,14 @@ int main(int argc, char **argv)
         return cmd_run(cmd, argc - 2, argv + 2);
     if (strcmp(cmd, "gen") == 0)
         return cmd_gen(argc - 2, argv + 2);
+    if (strcmp(cmd, "recommend") == 0) {
+        bb_log *log;
+        if (bb_log_new(&log, stderr, BB_LOG_WARN) != BB_OK)
+            return bb_exit_code(BB_ERR_NOMEM);
+        bb_err e = bb_recommend_command(argc - 2, argv + 2, stdout, log);
+        bb_log_free(log);
+        return bb_exit_code(e);
+    }
     fprintf(stderr, "bbreport: unknown command '%s' (see bbreport --help)\n", cmd);
     return bb_exit_code(BB_ERR_USAGE);
 }

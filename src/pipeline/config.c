@@ -41,6 +41,12 @@ typedef struct opt_def {
     {"run", key, type, offsetof(bb_config, field), def, min, max, flags, help}
 #define REPORT(key, field, def, help)                                                          \
     {"report", key, OPT_STRING, offsetof(bb_config, field), def, 0, 0, 0, help}
+#define SEG(key, type, field, def, min, max, help)                                             \
+    {"segment", key, type, offsetof(bb_config, segment) + offsetof(bb_config_segment, field), def, \
+     min, max, 0, help}
+#define REC(key, type, field, def, min, max, help)                                             \
+    {"recommend", key, type,                                                                   \
+     offsetof(bb_config, recommend) + offsetof(bb_config_recommend, field), def, min, max, 0, help}
 #define MAIL_F(key, type, field, def, min, max, flags, help)                                   \
     {"mail", key, type, offsetof(bb_config, mail) + offsetof(bb_config_mail, field), def, min,   \
      max, OPT_NOFP | (flags), help}
@@ -75,6 +81,9 @@ static const opt_def opts[] = {
         "longest accepted CSV record in bytes"),
     RUN("log_rejects", OPT_INT, log_rejects, "20", 0, 1000000, OPT_NOFP,
         "rejected rows logged one by one per file (all go to quarantine)"),
+    RUN("top_n", OPT_INT, top_n, "5", 1, 100, 0, "recommendations per customer"),
+    RUN("sheets", OPT_STRING, sheets, "all", 0, 0, 0,
+        "per-customer sheets (customers/<id>.pdf): all, none, segment:<name> or ids:<file> (one ID a line)"),
     RUN("keep_runs", OPT_INT, keep_runs, "30", 0, 100000, OPT_NOFP,
         "complete runs kept in out/runs (older ones are deleted; 0: keep all); as many failed runs are kept"),
     REPORT("business_name", business_name, "", "business name on the cover"),
@@ -86,6 +95,39 @@ static const opt_def opts[] = {
     {"sales", "top_items", OPT_INT, offsetof(bb_config, sales_top_items), "10", 1, 1000, 0,
      "items in the top and bottom lists"},
 
+    SEG("k", OPT_INT, k, "5", 1, 50, "number of segments of customers with purchases"),
+    SEG("k_min", OPT_INT, k_min, "2", 2, 50, "smallest k of the quality scan"),
+    SEG("k_max", OPT_INT, k_max, "10", 2, 50, "largest k of the quality scan"),
+    SEG("n_init", OPT_INT, n_init, "10", 1, 1000, "k-means restarts; the lowest inertia is kept"),
+    SEG("max_iter", OPT_INT, max_iter, "300", 1, 100000, "Lloyd iterations at most per restart"),
+    SEG("tol", OPT_RATIO, tol, "0.0001", 0, 0,
+        "convergence: centre shift below tol x the mean feature variance (scikit-learn's rule)"),
+    SEG("silhouette_sample", OPT_INT, silhouette_sample, "10000", 100, 10000000,
+        "customers the silhouette is computed on (exactly up to this many, a fixed-seed sample above)"),
+    SEG("scan_sample", OPT_INT, scan_sample, "10000", 0, 100000000,
+        "customers the k = k_min..k_max scan runs on (a fixed-seed sample above; 0: all)"),
+    SEG("features", OPT_STRING, features, "", 0, 0,
+        "features clustered on, comma-separated; empty: all (see README: segmentation)"),
+    SEG("log_features", OPT_STRING, log_features, "", 0, 0,
+        "features taken as log(1 + x) before scaling; empty: the skewed ones"),
+    REC("holdout_days", OPT_INT, holdout_days, "90", 7, 3660,
+        "days before the as-of date held out to test the models (and as many before them to validate)"),
+    REC("k", OPT_INT, k, "10", 1, 1000, "cutoff of Recall@K and NDCG@K"),
+    REC("serve", OPT_STRING, serve, "", 0, 0,
+        "model that serves: autoencoder, ease, itemknn, popularity; empty: the best on validation"),
+    REC("loss", OPT_STRING, loss, "multinomial", 0, 0, "autoencoder output and loss: multinomial, bce or mse"),
+    REC("hidden", OPT_STRING, hidden, "128,64,32,64,128", 0, 0, "autoencoder hidden layer sizes"),
+    REC("dropout", OPT_RATIO, dropout, "0.2", 0, 0, "dropout of hidden units"),
+    REC("input_dropout", OPT_RATIO, input_dropout, "0.5", 0, 0, "denoising dropout of the input"),
+    REC("l2", OPT_RATIO, l2, "0.001", 0, 0, "L2 weight penalty"),
+    REC("lr", OPT_RATIO, lr, "0.001", 0, 0, "Adam learning rate"),
+    REC("max_epochs", OPT_INT, max_epochs, "30", 1, 10000, "training epochs at most"),
+    REC("batch", OPT_INT, batch, "256", 1, 65536, "customers per Adam step"),
+    REC("patience", OPT_INT, patience, "3", 1, 1000, "epochs without a better validation NDCG before stopping"),
+    REC("epoch_rows", OPT_INT, epoch_rows, "100000", 0, 100000000,
+        "customers sampled per epoch at most (0: all)"),
+    REC("repeatable", OPT_STRING, repeatable, "Haircut", 0, 0,
+        "subcategories recommended again although bought (services booked again), comma-separated"),
     MAIL("smtp_url", OPT_STRING, smtp_url, "", 0, 0,
          "mail server, smtp://host:587 (STARTTLS) or smtps://host:465; empty: no mail"),
     MAIL("from", OPT_STRING, from, "", 0, 0, "sender, e.g. Reports <reports@example.com>"),

@@ -41,6 +41,18 @@ typedef struct bb_config_mail {
     int64_t max_bytes, retries, retry_delay_ms, timeout_s;
 } bb_config_mail;
 
+typedef struct bb_config_segment {
+    int64_t k, k_min, k_max, n_init, max_iter, silhouette_sample, scan_sample;
+    double tol;
+    char *features, *log_features;
+} bb_config_segment;
+
+typedef struct bb_config_recommend {
+    int64_t holdout_days, k, max_epochs, batch, patience, epoch_rows;
+    char *serve, *loss, *hidden, *repeatable;
+    double dropout, input_dropout, l2, lr;
+} bb_config_recommend;
+
 typedef struct bb_config {
     /* [run] */
     char *data_dir;
@@ -52,6 +64,8 @@ typedef struct bb_config {
     int64_t max_record_bytes;
     int64_t log_rejects;
     int64_t keep_runs;        /* 0: keep every run */
+    int64_t top_n;            /* recommendations per customer */
+    char *sheets;             /* all | none | segment:<name> | ids:<file> */
     /* [report] */
     char *business_name;
     char *title;
@@ -59,6 +73,10 @@ typedef struct bb_config {
     /* [sales] */
     char *sales_period;       /* month, week or quarter */
     int64_t sales_top_items;
+    /* [segment] */
+    bb_config_segment segment;
+    /* [recommend] */
+    bb_config_recommend recommend;
     /* [mail] */
     bb_config_mail mail;
     /* [customers] [items] [purchases] */

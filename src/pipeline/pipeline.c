@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "analytics/changes.h"
 #include "analytics/sales.h"
 #include "analytics/summary.h"
 #include "bb_build_info.h"
@@ -18,6 +19,10 @@
 #include "ingest/ingest.h"
 #include "pipeline/mail.h"
 #include "pipeline/rundir.h"
+#include "recommend/recommend.h"
+#include "render/customer_sheet.h"
+#include "render/section_sales.h"
+#include "segment/segment.h"
 #include "render/report.h"
 #include "util/buf.h"
 #include "util/date.h"
@@ -201,9 +206,13 @@ static void iso_utc(time_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+struct run_results;
+static void manifest_results(cJSON *m, const struct run_results *x);
+
 static bb_err write_manifest(run_state *s, const char *dir, const char *status, const char *error,
                              const char *run_id, const char *as_of, const bb_file_quality *quality,
-                             const bb_summary *sum, const char *const *outputs)
+                             const bb_summary *sum, const char *const *outputs,
+                             const struct run_results *results)
 {
     cJSON *m = cJSON_CreateObject();
     if (!m)
@@ -249,6 +258,8 @@ static bb_err write_manifest(run_state *s, const char *dir, const char *status, 
         }
     }
 
+    if (results)
+        manifest_results(m, results);
     cJSON_AddItemToObject(m, "options", bb_config_to_json(s->c, false));
     cJSON *libs = bb_report_library_versions();
     if (libs) {
@@ -386,23 +397,179 @@ bb_err bb_pipeline_check(const bb_config *c, bb_log *log, FILE *out)
     return e;
 }
 
+/* Everything a run computes, freed in one place. */
+typedef struct run_results {
+    bb_dataset *ds;
+    bb_summary sum;
+    bool have_summary;
+    bb_sales *sales;
+    bb_segmentation *segments;
+    bb_recs *recs;
+    bb_changes *changes;
+} run_results;
+
+static void results_free(run_results *x)
+{
+    if (x->have_summary)
+        bb_summary_free(&x->sum);
+    bb_sales_free(x->sales);
+    bb_segmentation_free(x->segments);
+    bb_recs_free(x->recs);
+    bb_changes_free(x->changes);
+    bb_dataset_free(x->ds);
+}
+
+static bb_err analyse_sales(const bb_config *c, run_results *x, bb_log *log)
+{
+    bb_err e = bb_summary_compute(x->ds, &x->sum);
+    x->have_summary = e == BB_OK;
+    bb_sales_opts so;
+    bb_sales_defaults(&so);
+    so.top_n = (int)c->sales_top_items;
+    if (e == BB_OK && !bb_sales_period_parse(c->sales_period, &so.period)) {
+        bb_error(log, "[sales] period: \"%s\" is not month, week or quarter", c->sales_period);
+        e = BB_ERR_CONFIG;
+    }
+    if (e == BB_OK)
+        e = bb_sales_compute(x->ds, &so, &x->sales);
+    return e;
+}
+
+static bb_err segment_customers(const bb_config *c, const bb_report *r, const char *prev_dir,
+                                run_results *x, bb_log *log)
+{
+    bb_segment_opts go;
+    bb_segment_defaults(&go);
+    const bb_config_segment *cs = &c->segment;
+    go.k = (int)cs->k;
+    go.k_min = (int)cs->k_min;
+    go.k_max = (int)cs->k_max;
+    go.n_init = (int)cs->n_init;
+    go.max_iter = (int)cs->max_iter;
+    go.tol = cs->tol;
+    go.silhouette_sample = (size_t)cs->silhouette_sample;
+    go.scan_sample = (size_t)cs->scan_sample;
+    go.features = cs->features[0] ? cs->features : NULL;
+    go.log_features = cs->log_features[0] ? cs->log_features : NULL;
+    go.seed = c->seed;
+    go.threads = (int)c->threads;
+    bb_err e = bb_segment_run(x->ds, &go, log, &x->segments);
+    char *texts = NULL;
+    if (e == BB_OK)
+        e = bb_report_template(r, "segments.json", &texts, log);
+    if (e == BB_OK)
+        e = bb_segment_set_texts(x->segments, texts, strlen(texts), log);
+    free(texts);
+    if (e == BB_OK && prev_dir) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/segments.csv", prev_dir);
+        if (bb_fs_exists(path)) {
+            bb_err me = bb_segment_migrations(x->segments, x->ds, path, log);
+            if (me == BB_ERR_NOMEM)
+                e = me;
+            else if (me != BB_OK)
+                bb_warn(log, "segment migrations left out: %s could not be used", path);
+        }
+    }
+    return e;
+}
+
+static bb_err recommend(const bb_config *c, run_results *x, bb_log *log)
+{
+    bb_rec_opts ro;
+    bb_rec_defaults(&ro);
+    const bb_config_recommend *cr = &c->recommend;
+    ro.holdout_days = (int)cr->holdout_days;
+    ro.top_n = (int)c->top_n;
+    ro.k = (int)cr->k;
+    ro.serve = cr->serve;
+    ro.loss = cr->loss;
+    ro.hidden = cr->hidden;
+    ro.dropout = cr->dropout;
+    ro.input_dropout = cr->input_dropout;
+    ro.l2 = cr->l2;
+    ro.lr = cr->lr;
+    ro.max_epochs = (int)cr->max_epochs;
+    ro.batch = (int)cr->batch;
+    ro.patience = (int)cr->patience;
+    ro.epoch_rows = (int)cr->epoch_rows;
+    ro.repeatable = cr->repeatable;
+    ro.seed = c->seed;
+    ro.threads = (int)c->threads;
+    const bb_segmentation *g = x->segments;
+    const char *names[BB_SEG_MAX_PREV];
+    int n = g && g->k < BB_SEG_MAX_PREV ? g->k : 0;
+    for (int i = 0; i < n; i++)
+        names[i] = bb_segment_name(g, i);
+    bb_rec_segments sg = {.of_customer = n ? g->segment : NULL, .n = n, .names = names};
+    return bb_recommend_run(x->ds, &sg, &ro, log, &x->recs);
+}
+
+/* The run's other files: the recommendations, the model, the segment assignments. */
+static bb_err write_data_files(const bb_report *r, const run_results *x, bb_log *log)
+{
+    char path[4200];
+    bb_err e = BB_OK;
+    if (x->recs) {
+        snprintf(path, sizeof path, "%s/recommendations.csv", r->run_dir);
+        e = bb_recs_write_csv(x->recs, x->ds, path);
+        if (e == BB_OK) {
+            snprintf(path, sizeof path, "%s/model.bbrec", r->run_dir);
+            e = bb_recs_save_model(x->recs, x->ds, path);
+        }
+    }
+    if (e == BB_OK && x->segments) {
+        snprintf(path, sizeof path, "%s/segments.csv", r->run_dir);
+        e = bb_segment_save_assignments(x->segments, x->ds, path);
+    }
+    if (e != BB_OK)
+        bb_error(log, "cannot write %s: %s", path, bb_strerror(e));
+    return e;
+}
+
+/* What the manifest records of the analysis (and what the next run compares with). */
+static void manifest_results(cJSON *m, const run_results *x)
+{
+    if (x->sales) {
+        bb_changes_manifest(x->sales, x->ds, m);
+        /* The headline figures as the e-mail shows them. */
+        cJSON *kpis = cJSON_AddArrayToObject(m, "kpis");
+        for (int k = 0; k < BB_KPI__COUNT; k++) {
+            const bb_sales_kpi *q = &x->sales->kpi[k];
+            if (!q->known || !q->has[BB_SALES_CUR])
+                continue;
+            char value[64], delta[64];
+            bb_section_sales_kpi_text(q, value, sizeof value, delta, sizeof delta);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "label", q->name);
+            cJSON_AddStringToObject(j, "value", value);
+            char d[160];
+            snprintf(d, sizeof d, "%s vs %s", delta, x->sales->period[BB_SALES_PREV].short_label);
+            cJSON_AddStringToObject(j, "delta", d);
+            cJSON_AddItemToArray(kpis, j);
+        }
+    }
+    if (x->segments)
+        bb_segment_manifest(x->segments, m);
+    if (x->recs)
+        cJSON_AddItemToObject(m, "recommendations", bb_recs_manifest_json(x->recs));
+}
+
 bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
 {
     memset(res, 0, sizeof *res);
-    run_state s = {.c = c, .log = log, .total_stages = 6};
+    run_state s = {.c = c, .log = log, .total_stages = 10};
     s.t_start = now_ms();
     s.wall_start = time(NULL);
     bb_rundir rd;
-    bb_dataset *ds = NULL;
-    bb_summary sum;
-    memset(&sum, 0, sizeof sum);
-    bb_sales *sales = NULL;
-    bool have_summary = false;
+    run_results x;
+    memset(&x, 0, sizeof x);
     bb_file_quality quality[BB_FILE__COUNT];
     memset(quality, 0, sizeof quality);
     char run_id[16] = "";
     char as_of[11] = "";
     char path[4200];
+    char prev_dir[4096];
 
     bb_err e = bb_rundir_open(&rd, c->out_dir, log);
     if (e != BB_OK) {
@@ -424,56 +591,79 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
     progress bar = {.tty = bb_log_console_is_tty(log) && c->verbosity >= 0};
     io.progress = draw_progress;
     io.progress_user = &bar;
-    e = bb_ingest_load(&io, log, &ds, quality);
+    e = bb_ingest_load(&io, log, &x.ds, quality);
     stage_end(&s);
     if (e != BB_OK)
         goto fail;
     {
         char a[32], b[32], cc[32];
         bb_info(log, "read %s customers, %s items, %s purchases",
-                bb_fmt_int(a, sizeof a, ds->customers.n), bb_fmt_int(b, sizeof b, ds->items.n),
-                bb_fmt_int(cc, sizeof cc, (int64_t)ds->purchases.n));
+                bb_fmt_int(a, sizeof a, x.ds->customers.n), bb_fmt_int(b, sizeof b, x.ds->items.n),
+                bb_fmt_int(cc, sizeof cc, (int64_t)x.ds->purchases.n));
     }
-    bb_date_format(ds->as_of, as_of);
-    e = compute_run_id(c, ds, run_id);
+    bb_date_format(x.ds->as_of, as_of);
+    e = compute_run_id(c, x.ds, run_id);
     if (e != BB_OK)
         goto fail;
-
-    /* 2. analytics */
-    stage_begin(&s, "analytics", "computing sales figures");
-    e = bb_summary_compute(ds, &sum);
-    have_summary = e == BB_OK;
-    bb_sales_opts so;
-    bb_sales_defaults(&so);
-    so.top_n = (int)c->sales_top_items;
-    if (e == BB_OK && !bb_sales_period_parse(c->sales_period, &so.period)) {
-        bb_error(log, "[sales] period: \"%s\" is not month, week or quarter", c->sales_period);
-        e = BB_ERR_CONFIG;
-    }
-    if (e == BB_OK)
-        e = bb_sales_compute(ds, &so, &sales);
-    stage_end(&s);
-    if (e != BB_OK)
-        goto fail;
+    bool has_prev = bb_rundir_previous(&rd, as_of, prev_dir, sizeof prev_dir);
+    if (has_prev)
+        bb_info(log, "comparing with the previous run %s", prev_dir);
 
     bb_report r = {
-        .ds = ds,
-        .summary = &sum,
-        .sales = sales,
+        .ds = x.ds,
+        .summary = &x.sum,
         .title = c->title,
         .business_name = c->business_name,
         .version = BB_VERSION,
         .run_id = run_id,
         .data_dir = c->data_dir,
-        .epoch = document_epoch(ds->as_of),
+        .epoch = document_epoch(x.ds->as_of),
         .run_dir = rd.tmp,
         .templates_dir = c->templates_dir,
     };
     memcpy(r.as_of, as_of, sizeof as_of);
 
-    /* 3-5. renderers */
+    /* 2. sales analytics, and the comparison with the previous run */
+    stage_begin(&s, "analytics", "computing sales figures");
+    e = analyse_sales(c, &x, log);
+    if (e == BB_OK)
+        e = bb_changes_compute(has_prev ? prev_dir : NULL, x.ds, x.sales, log, &x.changes);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    r.sales = x.sales;
+    r.changes = x.changes;
+
+    /* 3. segmentation */
+    stage_begin(&s, "segment", "segmenting customers");
+    e = segment_customers(c, &r, has_prev ? prev_dir : NULL, &x, log);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    r.segments = x.segments;
+
+    /* 4. recommendations */
+    stage_begin(&s, "recommend", "training and evaluating recommenders");
+    e = recommend(c, &x, log);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    r.recs = x.recs;
+
+    /* 5-9. outputs */
     stage_begin(&s, "charts", "drawing charts");
     e = bb_report_charts(&r, log);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    stage_begin(&s, "data", "writing recommendations.csv, segments.csv and the model");
+    e = write_data_files(&r, &x, log);
+    stage_end(&s);
+    if (e != BB_OK)
+        goto fail;
+    stage_begin(&s, "sheets", "writing customer sheets");
+    size_t sheets = 0;
+    e = bb_customer_sheets_write(&r, c->sheets, log, &sheets);
     stage_end(&s);
     if (e != BB_OK)
         goto fail;
@@ -493,10 +683,12 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
     if (e != BB_OK)
         goto fail;
 
-    /* 6. manifest and publication */
+    /* 10. manifest and publication */
     {
-        static const char *const outputs[] = {"report.pdf", "workbook.xlsx", "report.html", NULL};
-        e = write_manifest(&s, rd.tmp, "ok", NULL, run_id, as_of, quality, &sum, outputs);
+        static const char *const outputs[] = {"report.pdf", "workbook.xlsx", "report.html",
+                                              "recommendations.csv", "segments.csv", "model.bbrec",
+                                              NULL};
+        e = write_manifest(&s, rd.tmp, "ok", NULL, run_id, as_of, quality, &x.sum, outputs, &x);
         if (e != BB_OK) {
             bb_error(log, "cannot write manifest.json in %s", rd.tmp);
             goto fail;
@@ -513,18 +705,16 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
     snprintf(res->run_dir, sizeof res->run_dir, "%s", rd.final);
     memcpy(res->run_id, run_id, sizeof run_id);
     memcpy(res->as_of, as_of, sizeof as_of);
+    res->sheets = sheets;
     bb_rundir_close(&rd);
-    if (have_summary)
-        bb_summary_free(&sum);
-    bb_sales_free(sales);
-    bb_dataset_free(ds);
+    results_free(&x);
     return BB_OK;
 
 fail:
     bb_error(log, "run failed: %s", bb_strerror(e));
     if (rd.tmp[0]) {
         write_manifest(&s, rd.tmp, "failed", bb_strerror(e), run_id[0] ? run_id : NULL,
-                       as_of[0] ? as_of : NULL, quality, have_summary ? &sum : NULL, NULL);
+                       as_of[0] ? as_of : NULL, quality, x.have_summary ? &x.sum : NULL, NULL, NULL);
         bb_log_detach_file(log);
         if (bb_rundir_fail(&rd, log) == BB_OK) {
             bb_rundir_prune(&rd, (int)c->keep_runs, log);
@@ -533,9 +723,6 @@ fail:
         }
     }
     bb_rundir_close(&rd);
-    if (have_summary)
-        bb_summary_free(&sum);
-    bb_sales_free(sales);
-    bb_dataset_free(ds);
+    results_free(&x);
     return e;
 }

@@ -19,6 +19,7 @@ typedef struct bb_run_result {
     char run_dir[4096];   /* the published run, or where a failed run was kept */
     char run_id[16];
     char as_of[11];
+    size_t sheets;        /* customer sheets written */
 } bb_run_result;
 
 /* bbreport run */
@@ -30,6 +31,13 @@ bb_err bb_pipeline_send(const bb_config *c, const char *run_dir, bb_log *log);
 /* Mails a failure notice to [mail] operators, when a server and operators are
  * configured (nothing otherwise). failed_dir may be NULL. */
 void bb_pipeline_notify_failure(const bb_config *c, const char *failed_dir, bb_err e, bb_log *log);
+/* (src/pipeline/recommend_cmd.c)
+ * `bbreport recommend --model FILE --data DIR --customer ID [--config FILE] [--top-n N]`:
+ * argv after "recommend"; prints one customer's list (the CSV header and
+ * rows of recommendations.csv) without retraining; a corrupt or mismatched
+ * model file is rejected with a clear message (exit code via bb_err). Other
+ * options (--as-of, --threads, input columns) are those of `bbreport run`. */
+bb_err bb_recommend_command(int argc, char **argv, FILE *out, bb_log *log);
 /* bbreport check: ingest only, data-quality summary on out. */
 bb_err bb_pipeline_check(const bb_config *c, bb_log *log, FILE *out);
 

@@ -200,6 +200,41 @@ void bb_rundir_prune(bb_rundir *rd, int keep, bb_log *log)
     prune_dir(dir, keep, NULL, log);
 }
 
+bool bb_rundir_previous(const bb_rundir *rd, const char *as_of, char *buf, size_t size)
+{
+    char runs[2100];
+    snprintf(runs, sizeof runs, "%s/runs", rd->out);
+    DIR *d = opendir(runs);
+    if (!d)
+        return false;
+    char best[256] = "";
+    long long best_mtime = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        const char *n = ent->d_name;
+        /* "<YYYY-MM-DD>_<run id>": ISO dates compare as text. */
+        if (strlen(n) < 12 || n[10] != '_' || n[0] == '.' || strncmp(n, as_of, 10) >= 0 ||
+            strlen(n) >= sizeof best)
+            continue;
+        char path[2400];
+        snprintf(path, sizeof path, "%s/%s", runs, n);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        long long mtime = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        int cmp = best[0] ? strncmp(n, best, 10) : 1;
+        if (cmp > 0 || (cmp == 0 && mtime > best_mtime)) {
+            snprintf(best, sizeof best, "%s", n);
+            best_mtime = mtime;
+        }
+    }
+    closedir(d);
+    if (!best[0])
+        return false;
+    snprintf(buf, size, "%s/%s", runs, best);
+    return true;
+}
+
 void bb_rundir_close(bb_rundir *rd)
 {
     if (rd->lock_fd >= 0)

@@ -19,6 +19,9 @@
 #ifndef BB_RUNDIR_H
 #define BB_RUNDIR_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "util/err.h"
 #include "util/log.h"
 
@@ -39,6 +42,11 @@ bb_err bb_rundir_fail(bb_rundir *rd, bb_log *log);
 /* Deletes all but the newest `keep` entries of OUT/runs and of OUT/failed
  * (by modification time; never the run `latest` points at). keep 0: none. */
 void bb_rundir_prune(bb_rundir *rd, int keep, bb_log *log);
+/* The run this one is compared with: the newest complete run in OUT/runs
+ * whose as-of date is before as_of (so a rerun of the same night compares
+ * with the night before, not with itself). Its path goes to buf; false when
+ * there is none. */
+bool bb_rundir_previous(const bb_rundir *rd, const char *as_of, char *buf, size_t size);
 /* Releases the lock. */
 void bb_rundir_close(bb_rundir *rd);
 

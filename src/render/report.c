@@ -4,6 +4,7 @@
 #include "render/pdf.h"
 #include "render/templates.h"
 #include "render/xlsx.h"
+#include "util/buf.h"
 #include "util/fs.h"
 
 #include <stdio.h>
@@ -61,6 +62,57 @@ bool bb_report_has_template(const bb_report *r, const char *name)
         if (strcmp(t->name, name) == 0)
             return true;
     return false;
+}
+
+/* PLplot numbers its clip paths from 0 in every file ("text-clipping0"):
+ * inlined as they are, a second chart would clip its text with the first
+ * chart's paths and lose it. */
+char *bb_report_inline_svg(const bb_report *r, const char *name)
+{
+    const bb_report_chart *ch = bb_report_find_chart(r, name);
+    if (!ch || !ch->svg[0])
+        return NULL;
+    char path[2600], *data;
+    size_t len;
+    snprintf(path, sizeof path, "%s/%s", r->run_dir, ch->svg);
+    if (bb_fs_read_file(path, (size_t)16 << 20, &data, &len) != BB_OK)
+        return NULL;
+    const char *svg = strstr(data, "<svg");
+    if (!svg) {
+        free(data);
+        return NULL;
+    }
+    static const char *const marks[] = {"id=\"", "url(#", "href=\"#"};
+    bb_buf b;
+    bb_buf_init(&b, (size_t)32 << 20);
+    bb_err e = BB_OK;
+    const char *p = svg;
+    while (*p && e == BB_OK) {
+        const char *next = NULL;
+        size_t mlen = 0, which = 0;
+        for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+            const char *q = strstr(p, marks[i]);
+            if (q && (!next || q < next)) {
+                next = q;
+                mlen = strlen(marks[i]);
+                which = i;
+            }
+        }
+        if (!next) {
+            e = bb_buf_puts(&b, p);
+            break;
+        }
+        /* "id=" only as a whole attribute name, not the end of "grid=". */
+        bool whole = which != 0 || (next > svg && (next[-1] == ' ' || next[-1] == '\n' || next[-1] == '\t'));
+        e = bb_buf_append(&b, p, (size_t)(next - p) + mlen);
+        if (e == BB_OK && whole)
+            e = bb_buf_printf(&b, "%s-", name);
+        p = next + mlen;
+    }
+    free(data);
+    char *out = e == BB_OK ? bb_buf_detach(&b) : NULL;
+    bb_buf_free(&b);
+    return out;
 }
 
 const bb_report_chart *bb_report_find_chart(const bb_report *r, const char *name)

@@ -10,5 +10,7 @@ add_custom_command(
 bb_module(report
   SOURCES src/render/report.c src/render/report_html.c src/render/report_pdf.c
           src/render/report_xlsx.c src/render/report_charts.c src/render/section_sales.c
+          src/render/section_changes.c src/render/section_segments.c src/render/section_recs.c
+          src/render/customer_sheet.c
           ${CMAKE_BINARY_DIR}/generated/templates.c
-  DEPS bb_analytics bb_ingest bb_template bb_chart bb_pdf bb_xlsx bb_util PkgConfig::CJSON)
+  DEPS bb_recommend bb_segment bb_analytics bb_ingest bb_template bb_chart bb_pdf bb_xlsx bb_util PkgConfig::CJSON)

@@ -40,6 +40,7 @@ typedef struct bb_report_chart {
 struct bb_sales;
 struct bb_segmentation;
 struct bb_recs;
+struct bb_changes;
 
 typedef struct bb_report {
     const bb_dataset *ds;
@@ -47,6 +48,7 @@ typedef struct bb_report {
     const struct bb_sales *sales;           /* NULL: the stage did not run */
     const struct bb_segmentation *segments; /* NULL: the stage did not run */
     const struct bb_recs *recs;             /* NULL: the stage did not run */
+    const struct bb_changes *changes;       /* NULL: the stage did not run */
     const char *title;          /* "Sales report" */
     const char *business_name;  /* may be "" */
     const char *version;
@@ -71,6 +73,11 @@ bb_err bb_report_html(const bb_report *r, bb_log *log);
  * or the name is taken. */
 bb_report_chart *bb_report_add_chart(bb_report *r, const char *name, const char *title,
                                      char *png_path, char *svg_path, size_t path_size);
+/* The SVG of a registered chart, ready to sit inside HTML: without its XML
+ * prolog, and with every id (and reference to one) prefixed by the chart's
+ * name, because PLplot numbers ids from 0 in every file and ids are global
+ * to a page. malloc'd; NULL when the chart or its SVG is missing. */
+char *bb_report_inline_svg(const bb_report *r, const char *name);
 /* The chart of that name, or NULL. */
 const bb_report_chart *bb_report_find_chart(const bb_report *r, const char *name);
 /* The text of a template file: from r->templates_dir when set, else built

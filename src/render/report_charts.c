@@ -8,7 +8,9 @@
 
 #include "render/chart.h"
 #include "render/report.h"
+#include "render/section_recs.h"
 #include "render/section_sales.h"
+#include "render/section_segments.h"
 #include "util/fs.h"
 
 bb_err bb_report_charts(bb_report *r, bb_log *log)
@@ -65,6 +67,10 @@ bb_err bb_report_charts(bb_report *r, bb_log *log)
         bb_warn(log, "charts: %s", err);
     if (e == BB_OK)
         e = bb_section_sales_charts(r, log);
+    if (e == BB_OK)
+        e = bb_section_segments_charts(r, log);
+    if (e == BB_OK)
+        e = bb_section_recs_charts(r, log);
 done:
     free(values);
     free(labels);

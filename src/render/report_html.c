@@ -10,7 +10,10 @@
 #include <string.h>
 
 #include "render/report.h"
+#include "render/section_changes.h"
+#include "render/section_recs.h"
 #include "render/section_sales.h"
+#include "render/section_segments.h"
 #include "render/template.h"
 #include "util/buf.h"
 #include "util/date.h"
@@ -32,23 +35,6 @@ static void add_money(cJSON *o, const char *key, int64_t cents)
 {
     char b[40];
     add_text(o, key, bb_fmt_money(b, sizeof b, cents));
-}
-
-/* An SVG file without its XML prolog, ready to sit inside HTML. */
-static char *inline_svg(const bb_report *r, const char *rel)
-{
-    char path[2048], *data;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", r->run_dir, rel);
-    if (bb_fs_read_file(path, (size_t)16 << 20, &data, &len) != BB_OK)
-        return NULL;
-    char *svg = strstr(data, "<svg");
-    if (!svg) {
-        free(data);
-        return NULL;
-    }
-    memmove(data, svg, strlen(svg) + 1);
-    return data;
 }
 
 static cJSON *build_model(const bb_report *r, bb_log *log)
@@ -107,9 +93,12 @@ static cJSON *build_model(const bb_report *r, bb_log *log)
 
     cJSON *charts = cJSON_AddArrayToObject(m, "charts");
     for (size_t i = 0; i < r->n_charts; i++) {
-        if (strncmp(r->charts[i].name, "sales_", 6) == 0)
-            continue; /* laid out by the sales section */
-        char *svg = r->charts[i].svg[0] ? inline_svg(r, r->charts[i].svg) : NULL;
+        /* Only the overview's own charts; the sections lay out theirs. */
+        if (strncmp(r->charts[i].name, "sales_", 6) == 0 ||
+            strncmp(r->charts[i].name, "segments_", 9) == 0 ||
+            strncmp(r->charts[i].name, "recs_", 5) == 0)
+            continue;
+        char *svg = bb_report_inline_svg(r, r->charts[i].name);
         if (!svg)
             continue;
         cJSON *o = cJSON_CreateObject();
@@ -175,7 +164,8 @@ static cJSON *build_model(const bb_report *r, bb_log *log)
     }
     cJSON_AddBoolToObject(m, "has_rejects", any_rejects);
 
-    if (bb_section_sales_html(r, m, log) != BB_OK) {
+    if (bb_section_sales_html(r, m, log) != BB_OK || bb_section_segments_html(r, m, log) != BB_OK ||
+        bb_section_recs_html(r, m, log) != BB_OK || bb_section_changes_html(r, m) != BB_OK) {
         cJSON_Delete(m);
         return NULL;
     }
@@ -203,7 +193,7 @@ static cJSON *build_model(const bb_report *r, bb_log *log)
 }
 
 /* Section partials: templates/<name>.html, included by report.html as {{>name}}. */
-static const char *const partial_names[] = {"sales", "segments", "recs"};
+static const char *const partial_names[] = {"sales", "segments", "recs", "changes"};
 
 static bb_err load_partials(const bb_report *r, cJSON **out, bb_log *log)
 {

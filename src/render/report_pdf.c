@@ -8,7 +8,10 @@
 
 #include "render/pdf.h"
 #include "render/report.h"
+#include "render/section_changes.h"
+#include "render/section_recs.h"
 #include "render/section_sales.h"
+#include "render/section_segments.h"
 #include "util/buf.h"
 #include "util/date.h"
 #include "util/fmt.h"
@@ -108,6 +111,8 @@ static bb_err summary_section(const bb_report *r, bb_pdf *pdf)
         if (e == BB_OK)
             e = bb_pdf_kpis(pdf, k, n);
     }
+    if (e == BB_OK)
+        e = bb_section_changes_pdf(r, pdf);
     if (e == BB_OK && ds->price_source == BB_PRICE_NONE)
         e = bb_pdf_note(pdf, "The purchases file has no prices: revenue is not reported.");
     if (e == BB_OK && ds->price_source == BB_PRICE_LIST)
@@ -311,6 +316,10 @@ bb_err bb_report_pdf(const bb_report *r, bb_log *log)
     /* The sales chapter has the monthly figures; without it, this overview. */
     if (e == BB_OK)
         e = r->sales ? bb_section_sales_pdf(r, pdf) : monthly_section(r, pdf);
+    if (e == BB_OK)
+        e = bb_section_segments_pdf(r, pdf);
+    if (e == BB_OK)
+        e = bb_section_recs_pdf(r, pdf);
     if (e == BB_OK)
         e = quality_section(r, pdf);
     if (e == BB_OK)

@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "render/report.h"
+#include "render/section_changes.h"
+#include "render/section_recs.h"
 #include "render/section_sales.h"
+#include "render/section_segments.h"
 #include "render/xlsx.h"
 #include "util/date.h"
 
@@ -141,6 +144,9 @@ bb_err bb_report_xlsx(const bb_report *r, bb_log *log)
         .comments = "Written by bbreport; see the Summary sheet for the run.",
         .created_epoch = r->epoch,
         .log = log,
+        /* Per-customer sheets (Customers, Segments' members, Recommendations)
+         * grow with the customer base: stream them past a million cells. */
+        .streaming = (uint64_t)ds->customers.n * 16 > BB_XLSX_STREAM_CELLS,
     };
     bb_xlsx *wb = NULL;
     bb_err e = bb_xlsx_new(&wb, path, &o);
@@ -163,6 +169,12 @@ bb_err bb_report_xlsx(const bb_report *r, bb_log *log)
     } else if (e == BB_OK) {
         e = monthly_sheet(r, wb, &monthly);
     }
+    if (e == BB_OK)
+        e = bb_section_changes_xlsx(r, wb, log);
+    if (e == BB_OK)
+        e = bb_section_segments_xlsx(r, wb, log);
+    if (e == BB_OK)
+        e = bb_section_recs_xlsx(r, wb, log);
     if (e == BB_OK)
         e = quality_sheet(r, wb, &quality);
 

@@ -1683,7 +1683,7 @@ static bb_err sheet_customers(const bb_report *r, bb_xlsx *wb, bb_xlsx_sheet **o
     for (int i = 0; i < 7; i++)
         cols[i] = (bb_xlsx_col){NULL, BB_XCOL_ANY, false, false};
     xs x;
-    xbegin(&x, wb, "Customers",
+    xbegin(&x, wb, "Customer Profile",
            "Customers\nCustomers with purchases are those with at least one purchase in the range; shares are of all "
            "customers or of all revenue.",
            cols, 7, true);
@@ -1976,28 +1976,11 @@ static cJSON *jrow(cJSON *array)
     return o;
 }
 
-/* An SVG file without its XML prolog, ready to sit inside HTML. */
-static char *inline_svg(const bb_report *r, const char *rel)
-{
-    char path[2048], *data;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", r->run_dir, rel);
-    if (bb_fs_read_file(path, (size_t)16 << 20, &data, &len) != BB_OK)
-        return NULL;
-    char *svg = strstr(data, "<svg");
-    if (!svg) {
-        free(data);
-        return NULL;
-    }
-    memmove(data, svg, strlen(svg) + 1);
-    return data;
-}
-
 /* model[key] = {title, svg} when the chart exists. */
 static void jchart(const bb_report *r, cJSON *model, const char *key, const char *name)
 {
     const bb_report_chart *ch = bb_report_find_chart(r, name);
-    char *svg = ch && ch->svg[0] ? inline_svg(r, ch->svg) : NULL;
+    char *svg = ch ? bb_report_inline_svg(r, name) : NULL;
     if (!svg)
         return;
     cJSON *o = cJSON_AddObjectToObject(model, key);
@@ -2371,4 +2354,16 @@ bb_err bb_section_sales_html(const bb_report *r, cJSON *model, bb_log *log)
         jtext(o, "cohort_note", text);
     }
     return BB_OK;
+}
+
+void bb_section_sales_kpi_text(const bb_sales_kpi *k, char *value, size_t value_size, char *change,
+                               size_t change_size)
+{
+    if (!k->known) {
+        snprintf(value, value_size, "–");
+        snprintf(change, change_size, "–");
+        return;
+    }
+    kpi_value(value, value_size, k, BB_SALES_CUR);
+    kpi_change(change, change_size, k, BB_SALES_PREV);
 }

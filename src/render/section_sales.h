@@ -23,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "analytics/sales.h"
 #include "render/pdf.h"
 #include "render/report.h"
 #include "render/xlsx.h"
@@ -45,7 +46,7 @@ bb_err bb_section_sales_summary_pdf(const bb_report *r, bb_pdf *pdf);
 bb_err bb_section_sales_pdf(const bb_report *r, bb_pdf *pdf);
 
 /* Sheets KPIs, Monthly, Weekly, Daily, Categories, Subcategories, Items,
- * Customers, Staff, Cohorts, with native charts on Monthly, Categories and
+ * Customer Profile, Staff, Cohorts, with native charts on Monthly, Categories and
  * Subcategories. Monthly has the columns of the report's monthly sheet
  * (Month, Revenue, Visits, Customers, Units, Purchase rows) plus the revenue
  * a year earlier and the change against it. */
@@ -66,5 +67,11 @@ bb_err bb_section_sales_xlsx_sheets(const bb_report *r, bb_xlsx *wb, bb_log *log
 /* Adds model["sales"]: everything templates/sales.html shows, as text for
  * people, with the charts' SVG inline. */
 bb_err bb_section_sales_html(const bb_report *r, cJSON *model, bb_log *log);
+
+/* A KPI of the current period as text for people, and its change against
+ * the previous period ("+4.2 %", "+1.5 pts", "no change", "–"), as the
+ * tiles show them. */
+void bb_section_sales_kpi_text(const bb_sales_kpi *k, char *value, size_t value_size, char *change,
+                               size_t change_size);
 
 #endif

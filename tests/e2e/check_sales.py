@@ -378,11 +378,11 @@ def quantiles(values):
 
 
 def check_customers(wb, p):
-    if not expect("Customers" in wb.sheetnames, "workbook has a sheet 'Customers'"):
+    if not expect("Customer Profile" in wb.sheetnames, "workbook has a sheet 'Customer Profile'"):
         return
-    rows = list(wb["Customers"].iter_rows(values_only=True))
+    rows = list(wb["Customer Profile"].iter_rows(values_only=True))
     start = next((i for i, r in enumerate(rows) if r[0] == "Statistic"), None)
-    if not expect(start is not None, "Customers: spending distributions"):
+    if not expect(start is not None, "Customer Profile: spending distributions"):
         return
     spend = p.groupby("CustomerID").cents.sum()
     visits = p.groupby(["CustomerID", "date"]).size().groupby(level=0).size()

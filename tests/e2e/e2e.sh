@@ -25,9 +25,12 @@ fail() {
 }
 
 # run OUT ARGS...: bbreport run, console kept in $tmp/console; prints the exit code.
+# Customer sheets are left out (--sheets none) unless the case asks for them.
 run() {
   local out=$1; shift
-  "$bin" run --out "$out" "$@" >"$tmp/console" 2>&1
+  local sheets=(--sheets none)
+  case " $* " in *" --sheets "*) sheets=() ;; esac
+  "$bin" run --out "$out" "${sheets[@]}" "$@" >"$tmp/console" 2>&1
   echo $?
 }
 
@@ -43,20 +46,43 @@ wait_stopped() {
 
 case "$case_name" in
 sample)
-  [ "$(run "$tmp/out" --data "$src/data/sample")" = 0 ] || fail "run on data/sample"
+  [ "$(run "$tmp/out" --data "$src/data/sample" --sheets all)" = 0 ] || fail "run on data/sample"
   [ -L "$tmp/out/latest" ] || fail "out/latest is not a link"
   dir=$(realpath "$tmp/out/latest")
   grep -q "report  *$tmp/out/runs/" "$tmp/console" || fail "the run does not print where its outputs are"
   $check "$dir" --rejected 0 || exit 1
   /usr/bin/python3 "$src/tests/e2e/check_sales.py" "$dir" "$src/data/sample" || exit 1
+  /usr/bin/python3 "$src/tests/e2e/check_segments.py" "$dir" --k 5 || exit 1
+  /usr/bin/python3 "$src/tests/e2e/check_recs.py" "$dir" --sheets all || exit 1
+  ;;
+recs)
+  # Data with preferences: the served model beats popularity on the hold-out.
+  "$bin" gen --customers 3000 --items 120 --purchases 60000 --seed 3 --out "$tmp/data" >/dev/null 2>&1 || fail "gen"
+  [ "$(run "$tmp/out" --data "$tmp/data" --sheets ids:"$tmp/ids")" != 0 ] || fail "a missing ids file was accepted"
+  printf 'Cust0001\nCust0002\n' > "$tmp/ids"
+  [ "$(run "$tmp/out" --data "$tmp/data" --sheets ids:"$tmp/ids")" = 0 ] || fail "run on generated data"
+  dir=$(realpath "$tmp/out/latest")
+  /usr/bin/python3 "$src/tests/e2e/check_recs.py" "$dir" --expect beats --sheets some || exit 1
+  # bbreport recommend serves the saved model without retraining: the run's lines for that customer.
+  "$bin" recommend --model "$dir/model.bbrec" --data "$tmp/data" --customer Cust0001 >"$tmp/one.csv" 2>"$tmp/console" \
+    || fail "bbreport recommend"
+  { head -1 "$dir/recommendations.csv"; grep '^Cust0001,' "$dir/recommendations.csv"; } > "$tmp/want.csv"
+  cmp -s "$tmp/one.csv" "$tmp/want.csv" || fail "recommend printed other lines than the run: $(diff "$tmp/one.csv" "$tmp/want.csv" | head -5)"
+  # A damaged model file is refused.
+  cp "$dir/model.bbrec" "$tmp/bad.bbrec"
+  printf '\xff' | dd of="$tmp/bad.bbrec" bs=1 seek=200 conv=notrunc 2>/dev/null
+  "$bin" recommend --model "$tmp/bad.bbrec" --data "$tmp/data" --customer Cust0001 >/dev/null 2>"$tmp/console"
+  [ $? = 65 ] || fail "a damaged model file did not exit 65"
   ;;
 seed)
   need_shared
-  [ "$(run "$tmp/out" --data "$shared/data/seed")" = 0 ] || fail "run on the seed data"
+  [ "$(run "$tmp/out" --data "$shared/data/seed" --sheets none)" = 0 ] || fail "run on the seed data"
   $check "$(realpath "$tmp/out/latest")" --rejected 0 --purchases 5000 --customers 500 --revenue 384476.14 || exit 1
   /usr/bin/python3 "$src/tests/e2e/check_sales.py" "$(realpath "$tmp/out/latest")" "$shared/data/seed" \
     --revenue 384476.14 --top-item "Hair Coloring (Roots)=26218.80" \
     --category-units Service=3521 --category-units Product=2909 || exit 1
+  /usr/bin/python3 "$src/tests/e2e/check_segments.py" "$(realpath "$tmp/out/latest")" --k 5 || exit 1
+  /usr/bin/python3 "$src/tests/e2e/check_recs.py" "$(realpath "$tmp/out/latest")" --expect no-beat --sheets none || exit 1
   ;;
 groceries)
   need_shared
@@ -117,15 +143,16 @@ PY
   ;;
 determinism)
   # Same input and settings: same run id, byte-identical report files.
-  [ "$(run "$tmp/a" --data "$src/data/sample")" = 0 ] || fail "first run"
-  [ "$(run "$tmp/b" --data "$src/data/sample" --threads 1)" = 0 ] || fail "second run"
+  [ "$(run "$tmp/a" --data "$src/data/sample" --sheets all)" = 0 ] || fail "first run"
+  [ "$(run "$tmp/b" --data "$src/data/sample" --sheets all --threads 1)" = 0 ] || fail "second run"
   a=$(realpath "$tmp/a/latest"); b=$(realpath "$tmp/b/latest")
   [ "$(basename "$a")" = "$(basename "$b")" ] || fail "run ids differ: $(basename "$a") $(basename "$b")"
-  for f in report.pdf workbook.xlsx report.html; do
-    cmp -s "$a/$f" "$b/$f" || fail "$f differs between identical runs"
+  for f in report.pdf workbook.xlsx report.html recommendations.csv segments.csv model.bbrec; do
+    cmp -s "$a/$f" "$b/$f" || fail "$f differs between identical runs (2 threads and 1)"
   done
+  diff -r "$a/customers" "$b/customers" >/dev/null || fail "customer sheets differ between identical runs"
   # A rerun into the same output replaces its own run directory.
-  [ "$(run "$tmp/a" --data "$src/data/sample")" = 0 ] || fail "rerun"
+  [ "$(run "$tmp/a" --data "$src/data/sample" --sheets all)" = 0 ] || fail "rerun"
   [ "$(ls "$tmp/a/runs" | wc -l)" = 1 ] || fail "rerun left $(ls "$tmp/a/runs")"
   cmp -s "$a/report.pdf" "$b/report.pdf" || fail "rerun changed report.pdf"
   # Another seed is another run.
