@@ -138,7 +138,12 @@ static void period_labels(bb_period_kind k, bb_sales_period *p)
         char day[11];
         bb_date_format(p->first, day);
         snprintf(p->label, sizeof p->label, "week of %s", day);
-        snprintf(p->short_label, sizeof p->short_label, "wk %s", day);
+        /* ISO 8601 week: the week's Thursday decides its year. */
+        int32_t thursday = p->first + 3;
+        int ty, tm, td;
+        bb_date_to_ymd(thursday, &ty, &tm, &td);
+        int week = (thursday - bb_date_from_ymd(ty, 1, 1)) / 7 + 1;
+        snprintf(p->short_label, sizeof p->short_label, "W%02d %d", week % 100, ty);
     } else if (k == BB_PERIOD_QUARTER) {
         snprintf(p->label, sizeof p->label, "Q%d %d", (m - 1) / 3 + 1, y);
         snprintf(p->short_label, sizeof p->short_label, "Q%d %d", (m - 1) / 3 + 1, y);

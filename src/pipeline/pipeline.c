@@ -454,23 +454,20 @@ static bb_err segment_customers(const bb_config *c, const bb_report *r, const ch
     go.seed = c->seed;
     go.threads = (int)c->threads;
     bb_err e = bb_segment_run(x->ds, &go, log, &x->segments);
+    /* Names stay those of the previous night where the customers are mostly
+     * the same; the migrations are then counted between stable names. */
+    if (e == BB_OK && prev_dir) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/segments.csv", prev_dir);
+        if (bb_fs_exists(path))
+            e = bb_segment_keep_names(x->segments, x->ds, path, log, NULL);
+    }
     char *texts = NULL;
     if (e == BB_OK)
         e = bb_report_template(r, "segments.json", &texts, log);
     if (e == BB_OK)
         e = bb_segment_set_texts(x->segments, texts, strlen(texts), log);
     free(texts);
-    if (e == BB_OK && prev_dir) {
-        char path[4200];
-        snprintf(path, sizeof path, "%s/segments.csv", prev_dir);
-        if (bb_fs_exists(path)) {
-            bb_err me = bb_segment_migrations(x->segments, x->ds, path, log);
-            if (me == BB_ERR_NOMEM)
-                e = me;
-            else if (me != BB_OK)
-                bb_warn(log, "segment migrations left out: %s could not be used", path);
-        }
-    }
     return e;
 }
 

@@ -142,37 +142,10 @@ bb_err bb_section_changes_pdf(const bb_report *r, bb_pdf *pdf)
         char a[32], b[32], d[32], f[32];
         snprintf(text, sizeof text,
                  "Segments: %s of %s customers seen in both runs changed segment; %s customers are "
-                 "new and %s are no longer in the data. Rows: segment in the previous run; "
-                 "columns: segment now.",
+                 "new and %s are no longer in the data (the moves are in the segments chapter).",
                  bb_fmt_int(a, sizeof a, mg->moved), bb_fmt_int(b, sizeof b, mg->matched),
                  bb_fmt_int(d, sizeof d, mg->new_customers), bb_fmt_int(f, sizeof f, mg->gone));
         e = bb_pdf_paragraph(pdf, text);
-        int k = r->segments->k;
-        size_t ncols = (size_t)k + 2;
-        bb_pdf_column mcols[BB_SEG_MAX_PREV + 2];
-        mcols[0] = (bb_pdf_column){"Previous \\ now", BB_PDF_LEFT, 2};
-        for (int j = 0; j <= k; j++)
-            mcols[j + 1] = (bb_pdf_column){to_name(r, j), BB_PDF_RIGHT, 1};
-        size_t mrows = (size_t)mg->n_from;
-        char(*mcells)[48] = calloc(mrows * ncols + 1, sizeof *mcells);
-        const char **mptr = calloc(mrows * ncols + 1, sizeof *mptr);
-        if (e == BB_OK && (!mcells || !mptr))
-            e = BB_ERR_NOMEM;
-        for (size_t i = 0; i < mrows && e == BB_OK; i++) {
-            for (size_t j = 0; j < ncols; j++) {
-                char *cell = mcells[i * ncols + j];
-                if (j == 0)
-                    snprintf(cell, 48, "%s", mg->from[i]);
-                else
-                    bb_fmt_int(cell, 48, mg->counts[i * (size_t)(k + 1) + j - 1]);
-                mptr[i * ncols + j] = cell;
-            }
-        }
-        /* More columns than fit across a page are left to the workbook. */
-        if (e == BB_OK && mrows && ncols <= 10)
-            e = bb_pdf_table(pdf, mcols, ncols, mptr, mrows, false);
-        free(mcells);
-        free(mptr);
     }
     return e;
 }

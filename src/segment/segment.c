@@ -889,6 +889,72 @@ bb_err bb_segment_migrations(bb_segmentation *s, const bb_dataset *ds, const cha
     return e;
 }
 
+bb_err bb_segment_keep_names(bb_segmentation *s, const bb_dataset *ds, const char *prev_path,
+                             bb_log *log, int *renamed)
+{
+    if (renamed)
+        *renamed = 0;
+    if (s->k == 0)
+        return BB_OK;
+    bb_err e = bb_segment_migrations(s, ds, prev_path, log);
+    if (e != BB_OK)
+        return e == BB_ERR_NOMEM ? e : BB_OK;
+    const bb_seg_migrations *m = s->migrations;
+    int k = s->k, cols = k + 1;
+    /* Customers of segment j that the previous run knew, under any name. */
+    uint64_t matched[BB_SEG_MAX_K] = {0};
+    for (int i = 0; i < m->n_from; i++)
+        for (int j = 0; j < k; j++)
+            matched[j] += m->counts[(size_t)i * (size_t)cols + (size_t)j];
+    bool from_used[BB_SEG_MAX_PREV] = {false}, seg_done[BB_SEG_MAX_K] = {false};
+    char chosen[BB_SEG_MAX_K][BB_NAMING_SIZE];
+    for (int j = 0; j < k; j++)
+        snprintf(chosen[j], BB_NAMING_SIZE, "%s", s->segments[j].name);
+    /* Greedy over (previous name, segment) pairs, most shared customers first. */
+    for (;;) {
+        int bi = -1, bj = -1;
+        uint32_t best = 0;
+        for (int i = 0; i < m->n_from; i++) {
+            if (from_used[i] || strcmp(m->from[i], bb_segment_name(s, BB_SEG_NONE)) == 0 ||
+                strcmp(m->from[i], "Other") == 0)
+                continue;
+            for (int j = 0; j < k; j++) {
+                uint32_t n = m->counts[(size_t)i * (size_t)cols + (size_t)j];
+                if (!seg_done[j] && n > best && 2 * (uint64_t)n > matched[j])
+                    best = n, bi = i, bj = j;
+            }
+        }
+        if (bi < 0)
+            break;
+        from_used[bi] = seg_done[bj] = true;
+        snprintf(chosen[bj], BB_NAMING_SIZE, "%s", m->from[bi]);
+    }
+    /* A segment left with its rule name must not clash with a kept one. */
+    for (int j = 0; j < k; j++) {
+        if (seg_done[j])
+            continue;
+        for (int o = 0; o < k; o++) {
+            if (o != j && seg_done[o] && strcmp(chosen[o], chosen[j]) == 0) {
+                char base[BB_NAMING_SIZE];
+                snprintf(base, sizeof base, "%s", chosen[j]);
+                snprintf(chosen[j], BB_NAMING_SIZE, "%.*s (new)", BB_NAMING_SIZE - 7, base);
+                break;
+            }
+        }
+    }
+    for (int j = 0; j < k; j++) {
+        if (strcmp(chosen[j], s->segments[j].name) != 0) {
+            bb_info(log, "segments: \"%s\" keeps last run's name \"%s\" (most of its customers had it)",
+                    s->segments[j].name, chosen[j]);
+            memcpy(s->segments[j].name, chosen[j], BB_NAMING_SIZE);
+            if (renamed)
+                (*renamed)++;
+        }
+    }
+    /* The moves, now between stable names. */
+    return bb_segment_migrations(s, ds, prev_path, log);
+}
+
 static void add_num(cJSON *o, const char *key, double v)
 {
     if (isfinite(v))

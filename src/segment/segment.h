@@ -225,6 +225,16 @@ bb_err bb_segment_save_assignments(const bb_segmentation *s, const bb_dataset *d
  * as it was). */
 bb_err bb_segment_migrations(bb_segmentation *s, const bb_dataset *ds, const char *prev_path, bb_log *log);
 
+/* Keeps segment names stable from one night to the next: a segment whose
+ * customers (matched by ID with the previous run's assignments) mostly (over
+ * half) had one name then keeps that name, pairs taken greedily by the number
+ * of customers shared; other segments keep their rule-based names. Call it
+ * before bb_segment_set_texts() and bb_segment_migrations(). Nothing changes
+ * when the file cannot be read (logged). *renamed (may be NULL) counts the
+ * segments that took a previous name different from their rule-based one. */
+bb_err bb_segment_keep_names(bb_segmentation *s, const bb_dataset *ds, const char *prev_path,
+                             bb_log *log, int *renamed);
+
 /* Adds "segmentation" to obj: features with transform, mean and sd (the
  * scaling), k, seed, restarts, inertia, the scan, segment sizes. */
 bb_err bb_segment_manifest(const bb_segmentation *s, cJSON *obj);

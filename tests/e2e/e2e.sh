@@ -141,6 +141,32 @@ PY
     || fail "an unreachable mail server did not give 75"
   [ -f "$tmp/out2/latest/report.pdf" ] || fail "the report was not kept when mail failed"
   ;;
+nights)
+  # Two nights a week apart: the second report shows the changes and the migrations.
+  "$bin" gen --customers 600 --items 60 --purchases 12000 --seed 5 --out "$tmp/d2" >/dev/null 2>&1 || fail "gen"
+  mkdir -p "$tmp/d1" && cp "$tmp/d2/customers.csv" "$tmp/d2/items.csv" "$tmp/d1/"
+  last=$(tail -1 "$tmp/d2/purchases.csv" | cut -d, -f4)
+  cut_day=$(date -d "$last - 7 days" +%F)
+  awk -F, -v d="$cut_day" 'NR == 1 || $4 <= d' "$tmp/d2/purchases.csv" > "$tmp/d1/purchases.csv"
+  [ "$(run "$tmp/out" --data "$tmp/d1" --sales-period week)" = 0 ] || fail "night 1"
+  [ "$(run "$tmp/out" --data "$tmp/d2" --sales-period week)" = 0 ] || fail "night 2"
+  dir=$(realpath "$tmp/out/latest")
+  grep -q "comparing with the previous run .*/${cut_day}_" "$dir/run.log" || fail "night 2 did not compare with night 1"
+  pdftotext -q "$dir/report.pdf" - > "$tmp/report.txt"
+  grep -q "Since the previous run" "$tmp/report.txt" || fail "the PDF has no changes since the previous run"
+  grep -q "changed segment" "$tmp/report.txt" || fail "the PDF has no segment migrations"
+  grep -q 'id="changes"' "$dir/report.html" || fail "the HTML has no changes"
+  /usr/bin/python3 - "$dir/workbook.xlsx" <<'PY' || fail "the Changes sheet"
+import sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1])["Changes"]
+rows = [r for r in ws.iter_rows(values_only=True)]
+text = [str(c) for r in rows for c in r if c is not None]
+assert any(t.startswith("Segment migrations") for t in text), "no migration part"
+revenue = [r for r in rows if r[0] == "Revenue"]
+assert revenue and isinstance(revenue[0][1], (int, float)) and isinstance(revenue[0][2], (int, float)), revenue
+assert revenue[0][1] != revenue[0][2], "the week's revenue did not change"
+PY
+  ;;
 determinism)
   # Same input and settings: same run id, byte-identical report files.
   [ "$(run "$tmp/a" --data "$src/data/sample" --sheets all)" = 0 ] || fail "first run"
