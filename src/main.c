@@ -4,7 +4,9 @@
  * main() exits.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bb_build_info.h"
 #include "gen/gen.h"
@@ -156,8 +158,31 @@ static int cmd_run(const char *cmd, int argc, char **argv)
     return bb_exit_code(e);
 }
 
+/*
+ * Debian's OpenBLAS 0.3.21 picks its kernels by CPU model and does not know
+ * recent CPUs with AVX-512 (AMD Zen 4): it falls back to its AVX2 (Haswell)
+ * kernels at half the speed. It reads OPENBLAS_CORETYPE only when the
+ * library loads, before main(), so on such a CPU the program restarts
+ * itself once with OPENBLAS_CORETYPE=SkylakeX, the AVX-512 kernels. A value
+ * the user set is left alone.
+ */
+static void choose_blas_kernels(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE"))
+        return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl"))
+        return;
+    if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* could not restart: run with the default kernels */
+}
+
 int main(int argc, char **argv)
 {
+    choose_blas_kernels(argv);
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) {
         usage(stderr);

@@ -192,6 +192,9 @@ typedef struct run {
     uint32_t *subcat;
     bb_ae_opts ae;
     bb_recs *r;
+    /* The autoencoder chosen on validation (trained on the training period,
+     * best epoch): it is also the one measured on the test period. */
+    bb_ae *selected_ae;
 } run;
 
 /* Per-customer metrics of one model on one set of customers. */
@@ -566,7 +569,10 @@ static bb_err select_models(run *x, int *knn_k, double *ease_lambda, int *ae_epo
         r->models[BB_REC_AUTOENCODER].val.hit = hs / (double)n;
         r->models[BB_REC_AUTOENCODER].val.customers = (uint32_t)n;
     }
-    bb_ae_free(ae);
+    bb_ae_free(x->selected_ae);
+    x->selected_ae = e == BB_OK && *ae_epochs > 0 ? ae : NULL;
+    if (!x->selected_ae)
+        bb_ae_free(ae);
     r->models[BB_REC_AUTOENCODER].fit_seconds += now_s() - t0;
 
 done:
@@ -623,7 +629,11 @@ static int activity_band(size_t n)
     return n <= 1 ? 0 : n <= 4 ? 1 : n <= 9 ? 2 : 3;
 }
 
-/* The test phase: refit on train + validation, measure on the test period. */
+/* The test phase: measure on the test period, every model reading each
+ * customer's history up to the test period (training and validation). The
+ * item-item models are refitted on that history (closed form, cheap); the
+ * autoencoder is the one selected on validation, which encodes any history
+ * it is given, so it is not trained a second time. */
 static bb_err test_models(run *x, int knn_k, double ease_lambda, int ae_epochs)
 {
     bb_recs *r = x->r;
@@ -655,11 +665,23 @@ static bb_err test_models(run *x, int knn_k, double ease_lambda, int ae_epochs)
             continue;
         double t0 = now_s();
         bb_rec_model m;
-        e = fit_model(x, (bb_rec_kind)k, &hist, knn_k, ease_lambda, ae_epochs, g, &m);
+        bool reuse = k == BB_REC_AUTOENCODER && x->selected_ae;
+        if (reuse) {
+            memset(&m, 0, sizeof m);
+            m.kind = BB_REC_AUTOENCODER;
+            m.n_items = x->inter.n_items;
+            m.ae_epochs = ae_epochs;
+            e = bb_pop_fit(&hist, &m.pop);
+            m.ae = x->selected_ae;
+        } else {
+            e = fit_model(x, (bb_rec_kind)k, &hist, knn_k, ease_lambda, ae_epochs, g, &m);
+        }
         if (e == BB_OK)
             e = scores_alloc(&sc[k], n);
         if (e == BB_OK)
             e = evaluate(x, &m, &hist, &target, rows, n, &sc[k], &res->test);
+        if (reuse)
+            m.ae = NULL; /* kept by the run */
         bb_rec_model_clear(&m);
         res->fit_seconds += now_s() - t0;
     }
@@ -1191,6 +1213,7 @@ bb_err bb_recommend_run(const bb_dataset *ds, const bb_rec_segments *seg, const 
             bb_info(log, "recommendations: %-12s %s", bb_rec_kind_name((bb_rec_kind)k), m->note);
     }
     bb_info(log, "recommendations: %s", r->served_why);
+    bb_ae_free(x.selected_ae);
     openblas_set_num_threads(x.threads);
     bb_inter_free(&x.inter);
     free(x.repeatable);
@@ -1201,6 +1224,7 @@ bb_err bb_recommend_run(const bb_dataset *ds, const bb_rec_segments *seg, const 
 
 fail:
     bb_error(log, "recommendations: %s", bb_strerror(e));
+    bb_ae_free(x.selected_ae);
     openblas_set_num_threads(x.threads);
     bb_inter_free(&x.inter);
     free(x.repeatable);

@@ -12,9 +12,10 @@
  *      hyperparameters are chosen by validation NDCG@K: the autoencoder's
  *      epoch count (early stopping, with patience), EASE's lambda, item-kNN's
  *      neighbour count.
- *   3. Test: every model is refitted on train + validation with the chosen
- *      hyperparameters and measured on the test period, which no model or
- *      choice has seen: Recall@K, NDCG@K, hit rate, coverage, lift over
+ *   3. Test: every model reads each customer's history up to the test
+ *      period (train + validation; the item-item models are refitted on it,
+ *      the autoencoder selected on validation encodes it as it is) and is
+ *      measured on the test period, which no model or choice has seen: Recall@K, NDCG@K, hit rate, coverage, lift over
  *      popularity with a paired 95 % interval, by segment and by activity.
  *   4. Serving: the model named by opts->serve, else the best on validation
  *      NDCG, provided its advantage over popularity there is significant

@@ -41,9 +41,10 @@ static void protocol_text(const bb_recs *rc, char *out, size_t size)
     bb_date_format(rc->as_of, as_of);
     bb_date_format(rc->val_start - 1, train_end);
     snprintf(out, size,
-             "Every model was fitted on the purchases up to %s, tuned on those from %s, then refitted on "
-             "everything before %s and measured on the %d days from %s to %s, which no model or setting had "
-             "seen. Measured are the %s customers who bought before and then bought something new to them "
+             "Every model was fitted on the purchases up to %s and tuned on those from %s; then, reading "
+             "each customer's purchases before %s (popularity, item-kNN and EASE refitted on them, the "
+             "autoencoder as tuned), it was measured on the %d days from %s to %s, which no model or "
+             "setting had seen. Measured are the %s customers who bought before and then bought something new to them "
              "(or a repeat service): how many of those purchases were among the %d items the model would "
              "have suggested.",
              train_end, val, test, rc->holdout_days, test, as_of, bb_fmt_int(n, sizeof n, rc->test_customers),
@@ -114,7 +115,7 @@ static void training_text(const bb_recs *rc, char *out, size_t size)
     snprintf(out, size,
              "The autoencoder (layers %s, %s loss) trained on the training period for %d epochs; its "
              "validation NDCG@%d was best after epoch %d (%s), where training stopped %s. The same number of "
-             "epochs is used when it is refitted.",
+             "epochs is used when it is retrained on all data to serve.",
              rc->hidden, rc->loss, rc->n_epochs, rc->k, rc->best_epoch,
              fmt3(best, sizeof best, rc->epochs[rc->best_epoch - 1].val_ndcg),
              rc->n_epochs > rc->best_epoch ? "after no further gain" : "at the epoch limit");
