@@ -20,7 +20,8 @@
  *   4. Serving: the model named by opts->serve, else the best on validation
  *      NDCG, provided its advantage over popularity there is significant
  *      (otherwise popularity serves: on data without signal a noisy winner
- *      would be chance) is refitted on all data, and every customer gets
+ *      would be chance) is refitted on all data (the autoencoder: the selected
+ *      one trained a few more epochs on all data), and every customer gets
  *      top_n items, best first, excluding what they bought unless its
  *      subcategory is repeatable, each with a reason. Customers without
  *      purchases get their segment's (or all customers') most popular items,
@@ -87,6 +88,10 @@ typedef struct bb_rec_opts {
 } bb_rec_opts;
 
 void bb_rec_defaults(bb_rec_opts *o);
+
+/* Epochs the autoencoder chosen on validation trains further on all data
+ * before it serves (at most as many as it trained for selection). */
+#define BB_REC_FINE_TUNE_EPOCHS 3
 
 /* Segments from the segmentation stage, for "popular in your segment" and breakdowns. */
 typedef struct bb_rec_segments {
@@ -187,7 +192,7 @@ struct bb_recs {
 
     bb_rec_epoch *epochs;    /* the autoencoder's selection run */
     int n_epochs, best_epoch;            /* best_epoch 1-based; 0: none */
-    int serve_epochs;        /* epochs of the serving fit */
+    int serve_epochs;        /* epochs the serving autoencoder trained on all data (after selection) */
 
     bb_rec_group *by_segment;            /* segments with measured customers */
     size_t n_by_segment;

@@ -114,11 +114,12 @@ static void training_text(const bb_recs *rc, char *out, size_t size)
     char best[32];
     snprintf(out, size,
              "The autoencoder (layers %s, %s loss) trained on the training period for %d epochs; its "
-             "validation NDCG@%d was best after epoch %d (%s), where training stopped %s. The same number of "
-             "epochs is used when it is retrained on all data to serve.",
+             "validation NDCG@%d was best after epoch %d (%s), where training stopped %s. When it serves, "
+             "that model trains %d more epochs on all purchases up to the as-of date.",
              rc->hidden, rc->loss, rc->n_epochs, rc->k, rc->best_epoch,
              fmt3(best, sizeof best, rc->epochs[rc->best_epoch - 1].val_ndcg),
-             rc->n_epochs > rc->best_epoch ? "after no further gain" : "at the epoch limit");
+             rc->n_epochs > rc->best_epoch ? "after no further gain" : "at the epoch limit",
+             rc->best_epoch < BB_REC_FINE_TUNE_EPOCHS ? rc->best_epoch : BB_REC_FINE_TUNE_EPOCHS);
 }
 
 /* ---- charts ------------------------------------------------------------- */
