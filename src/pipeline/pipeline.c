@@ -613,6 +613,7 @@ bb_err bb_pipeline_run(const bb_config *c, bb_log *log, bb_run_result *res)
         .business_name = c->business_name,
         .version = BB_VERSION,
         .run_id = run_id,
+        .seed = c->seed,
         .data_dir = c->data_dir,
         .epoch = document_epoch(x.ds->as_of),
         .run_dir = rd.tmp,

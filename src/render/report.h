@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -53,6 +54,7 @@ typedef struct bb_report {
     const char *business_name;  /* may be "" */
     const char *version;
     const char *run_id;
+    uint64_t seed;
     const char *data_dir;
     char as_of[11];
     long long epoch;            /* document timestamps, seconds since 1970 */

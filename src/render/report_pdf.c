@@ -263,12 +263,26 @@ static bb_err about_section(const bb_report *r, bb_pdf *pdf)
     char text[1024];
     if (e == BB_OK) {
         snprintf(text, sizeof text,
-                 "As-of date %s (%s). Run %s, made by bbreport %s from the files in %s. The same "
-                 "input files and settings give the same run id and the same report.",
+                 "As-of date %s (%s). Run %s, made by bbreport %s from the files in %s with seed %llu. "
+                 "The same input files and settings give the same run id and the same report; every "
+                 "setting is recorded in the run's manifest.json.",
                  r->as_of, ds->as_of_derived ? "the last purchase date" : "configured", r->run_id,
-                 r->version, r->data_dir);
+                 r->version, r->data_dir, (unsigned long long)r->seed);
         e = bb_pdf_paragraph(pdf, text);
     }
+    cJSON *libs = bb_report_library_versions();
+    if (e == BB_OK && libs) {
+        size_t len = (size_t)snprintf(text, sizeof text, "Libraries:");
+        const cJSON *l;
+        cJSON_ArrayForEach(l, libs)
+        {
+            if (cJSON_IsString(l) && len < sizeof text)
+                len += (size_t)snprintf(text + len, sizeof text - len, "%s %s", len > 10 ? "," : "",
+                                        l->valuestring);
+        }
+        e = bb_pdf_note(pdf, text);
+    }
+    cJSON_Delete(libs);
     for (int f = 0; f < BB_FILE__COUNT && e == BB_OK; f++) {
         const bb_file_quality *q = &ds->quality[f];
         if (!q->present)

@@ -210,30 +210,57 @@ bb_err bb_report_xlsx(const bb_report *r, bb_log *log)
         e = kv_int(sum, "Customers with purchases", s->active_customers, NULL);
     if (e == BB_OK)
         e = kv_int(sum, "Items", s->items, ds->quality[BB_FILE_ITEMS].derived ? "derived from purchases" : NULL);
+    /* A link to every other sheet, with what it holds. */
+    static const struct {
+        const char *name, *about;
+    } about[] = {
+        {"KPIs", "the last complete period against the one before and a year earlier"},
+        {"Monthly", "revenue, visits and units per month, with the year before"},
+        {"Weekly", "revenue, visits and units per week"},
+        {"Daily", "revenue per day with 7- and 28-day averages"},
+        {"Categories", "revenue and units by category"},
+        {"Subcategories", "revenue and units by category and subcategory"},
+        {"Items", "every item ranked by revenue and by units, realised against list price"},
+        {"Customer Profile", "spending distributions, age bands, gender, zip codes, reach"},
+        {"Staff", "revenue, services and customers per employee"},
+        {"Cohorts", "registration cohorts by months since registration"},
+        {"Changes", "since the previous run: KPIs, top items, segment moves"},
+        {"Segments", "segment profiles, sizes and actions"},
+        {"Segment k", "inertia and quality scores for each number of segments"},
+        {"Customers", "every customer with behaviour, segment and distance to its centre"},
+        {"Recommendations", "the top items for every customer, with reasons"},
+        {"Recommender Models", "each model's validation and test metrics against popularity"},
+        {"Data Quality", "rows read, accepted and rejected per input file"},
+    };
     if (e == BB_OK)
         e = bb_xlsx_section(sum, "Sheets");
-    if (e == BB_OK)
-        e = bb_xlsx_link_sheet(sum, monthly, "Monthly");
-    if (e == BB_OK)
-        e = bb_xlsx_text(sum, NULL);
-    if (e == BB_OK)
-        e = bb_xlsx_text(sum, "revenue, visits and units per month");
-    if (e == BB_OK)
-        e = bb_xlsx_row_end(sum);
-    if (e == BB_OK)
-        e = bb_xlsx_link_sheet(sum, quality, "Data Quality");
-    if (e == BB_OK)
-        e = bb_xlsx_text(sum, NULL);
-    if (e == BB_OK)
-        e = bb_xlsx_text(sum, "rows read, accepted and rejected per input file");
-    if (e == BB_OK)
-        e = bb_xlsx_row_end(sum);
+    for (size_t i = 0; i < bb_xlsx_sheet_count(wb) && e == BB_OK; i++) {
+        const bb_xlsx_sheet *sh = bb_xlsx_sheet_at(wb, i);
+        if (sh == sum)
+            continue;
+        const char *name = bb_xlsx_sheet_name(sh), *note = NULL;
+        for (size_t k = 0; k < sizeof about / sizeof about[0] && !note; k++)
+            if (strcmp(about[k].name, name) == 0)
+                note = about[k].about;
+        e = bb_xlsx_link_sheet(sum, sh, name);
+        if (e == BB_OK)
+            e = bb_xlsx_text(sum, NULL);
+        if (e == BB_OK)
+            e = bb_xlsx_text(sum, note);
+        if (e == BB_OK)
+            e = bb_xlsx_row_end(sum);
+    }
     if (e == BB_OK)
         e = bb_xlsx_section(sum, "Run");
     if (e == BB_OK)
         e = kv_text(sum, "Run id", r->run_id, "same inputs and settings, same id");
     if (e == BB_OK)
         e = kv_text(sum, "Program", "bbreport", r->version);
+    if (e == BB_OK) {
+        char seed[32];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
+        e = kv_text(sum, "Seed", seed, "every random choice draws from it");
+    }
     if (e == BB_OK)
         e = bb_xlsx_sheet_end(sum, NULL);
 

@@ -1496,3 +1496,13 @@ const char *bb_xlsx_library_version(void)
 {
     return "libxlsxwriter " LXW_VERSION;
 }
+
+size_t bb_xlsx_sheet_count(const bb_xlsx *wb)
+{
+    return wb ? wb->nsheets : 0;
+}
+
+bb_xlsx_sheet *bb_xlsx_sheet_at(const bb_xlsx *wb, size_t i)
+{
+    return wb && i < wb->nsheets ? wb->sheets[i] : NULL;
+}

@@ -68,6 +68,7 @@
 #define BB_XLSX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -185,6 +186,10 @@ bb_err bb_xlsx_table_begin(bb_xlsx *wb, const char *name, const char *title,
  * without filter, banding or frozen rows; bb_xlsx_section() is allowed. */
 bb_err bb_xlsx_list_begin(bb_xlsx *wb, const char *name, const char *title,
                           const bb_xlsx_col *cols, int ncols, bb_xlsx_sheet **out);
+
+/* The workbook's sheets in order of creation: count and the i-th one. */
+size_t bb_xlsx_sheet_count(const bb_xlsx *wb);
+bb_xlsx_sheet *bb_xlsx_sheet_at(const bb_xlsx *wb, size_t i);
 
 /* The sheet's final name (for links and for the report's text). */
 const char *bb_xlsx_sheet_name(const bb_xlsx_sheet *s);

@@ -124,6 +124,13 @@ def check_workbook(d, m):
     for inp in m["inputs"]:
         check(inp["file"] in names, f"Data Quality lists {inp['file']}")
     check(len(wb["Summary"]._charts) >= 1, "Summary sheet has a native chart")
+    targets = set()
+    for row in wb["Summary"].iter_rows():
+        for c in row:
+            if c.hyperlink is not None and c.hyperlink.location:
+                targets.add(c.hyperlink.location.split("!")[0].strip("'"))
+    missing = [n for n in wb.sheetnames if n != "Summary" and n not in targets]
+    check(not missing, f"Summary links to every sheet (missing: {missing})")
 
 
 class HTMLCheck(html.parser.HTMLParser):
