@@ -1607,11 +1607,16 @@ static void set_msg(char *err, size_t size, const char *fmt, ...)
 }
 
 /* "chart 3/20 "Revenue per month"" for messages. */
-static void describe(const bb_chart *charts, size_t i, size_t n, char *out, size_t size)
+/* Where a sub-batch starts in the caller's batch, for messages. */
+typedef struct batch_pos {
+    size_t base, total;
+} batch_pos;
+
+static void describe_at(const bb_chart *charts, size_t i, batch_pos pos, char *out, size_t size)
 {
     char title[64];
     clean_text(charts[i].title ? charts[i].title : "", title, sizeof title);
-    snprintf(out, size, "chart %zu/%zu \"%s\"", i + 1, n, title);
+    snprintf(out, size, "chart %zu/%zu \"%s\"", pos.base + i + 1, pos.total, title);
 }
 
 static const char *validate(const bb_chart *c)
@@ -1808,7 +1813,7 @@ static bool file_looks_right(const char *path, bool png)
     return got >= 5 && memcmp(head, "<?xml", 5) == 0;
 }
 
-bb_err bb_chart_render(const bb_chart *charts, size_t n, char *err, size_t errsize)
+static bb_err render_batch(const bb_chart *charts, size_t n, batch_pos pos, char *err, size_t errsize)
 {
     set_msg(err, errsize, "%s", "");
     if (n == 0)
@@ -1821,7 +1826,7 @@ bb_err bb_chart_render(const bb_chart *charts, size_t n, char *err, size_t errsi
     for (size_t i = 0; i < n; i++) {
         const char *why = validate(&charts[i]);
         if (why) {
-            describe(charts, i, n, who, sizeof who);
+            describe_at(charts, i, pos, who, sizeof who);
             set_msg(err, errsize, "%s: %s", who, why);
             return BB_ERR_INTERNAL;
         }
@@ -1854,7 +1859,7 @@ bb_err bb_chart_render(const bb_chart *charts, size_t n, char *err, size_t errsi
         }
         int fd = open(tmp[k], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
-            describe(charts, k / 2, n, who, sizeof who);
+            describe_at(charts, k / 2, pos, who, sizeof who);
             set_msg(err, errsize, "%s: cannot create %s: %s", who, path, strerror(errno));
             rc = BB_ERR_CANTCREAT;
             goto fail;
@@ -1898,9 +1903,9 @@ bb_err bb_chart_render(const bb_chart *charts, size_t n, char *err, size_t errsi
     if (!in_time || wstatus == -1 || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != CHILD_OK) {
         size_t at = last_started(&progress, n);
         if (at < n)
-            describe(charts, at, n, who, sizeof who);
+            describe_at(charts, at, pos, who, sizeof who);
         else
-            snprintf(who, sizeof who, "charts (before the first of %zu)", n);
+            snprintf(who, sizeof who, "charts (before the first of %zu)", pos.total);
         char how[96];
         if (!in_time)
             snprintf(how, sizeof how, "renderer timed out after %.0f s", timeout_s);
@@ -1918,7 +1923,7 @@ bb_err bb_chart_render(const bb_chart *charts, size_t n, char *err, size_t errsi
 
     for (size_t k = 0; k < 2 * n; k++) {
         if (tmp[k] && !file_looks_right(tmp[k], k % 2 == 0)) {
-            describe(charts, k / 2, n, who, sizeof who);
+            describe_at(charts, k / 2, pos, who, sizeof who);
             set_msg(err, errsize, "%s: the renderer left an empty or invalid %s file%s%s", who,
                     k % 2 ? "SVG" : "PNG", said[0] ? "; it said: " : "", said);
             rc = BB_ERR_INTERNAL;
@@ -1930,7 +1935,7 @@ bb_err bb_chart_render(const bb_chart *charts, size_t n, char *err, size_t errsi
             continue;
         const char *path = k % 2 ? charts[k / 2].svg_path : charts[k / 2].png_path;
         if (rename(tmp[k], path) != 0) {
-            describe(charts, k / 2, n, who, sizeof who);
+            describe_at(charts, k / 2, pos, who, sizeof who);
             set_msg(err, errsize, "%s: cannot rename %s to %s: %s", who, tmp[k], path, strerror(errno));
             rc = BB_ERR_IO;
             goto fail;
@@ -1961,4 +1966,107 @@ fail:
 const char *bb_chart_library_version(void)
 {
     return "PLplot " PLPLOT_VERSION;
+}
+
+/*
+ * Charts are CPU-bound in cairo: with two or more cores, a batch of four or
+ * more is split in two halves drawn at the same time, the first half by a
+ * forked helper process (which itself forks its renderer as render_batch()
+ * does) that reports its result and message back through a pipe.
+ */
+bb_err bb_chart_render(const bb_chart *charts, size_t n, char *err, size_t errsize)
+{
+    batch_pos all = {0, n};
+    set_msg(err, errsize, "%s", "");
+    if (n == 0)
+        return BB_OK;
+    if (!charts || n > BB_CHART_MAX_BATCH)
+        return render_batch(charts, n, all, err, errsize);
+    /* Every chart is checked before any is drawn, whatever the split. */
+    for (size_t i = 0; i < n; i++) {
+        const char *why = validate(&charts[i]);
+        if (why) {
+            char who[128];
+            describe_at(charts, i, all, who, sizeof who);
+            set_msg(err, errsize, "%s: %s", who, why);
+            return BB_ERR_INTERNAL;
+        }
+    }
+    if (n < 4 || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return render_batch(charts, n, all, err, errsize);
+    /* Split: also check now that every file can be created, so that a bad
+     * path stops the batch before either half draws anything. */
+    for (size_t k = 0; k < 2 * n; k++) {
+        const char *path = k % 2 ? charts[k / 2].svg_path : charts[k / 2].png_path;
+        if (!path || !path[0])
+            continue;
+        char dir[4096];
+        const char *slash = strrchr(path, '/');
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+        if (access(dir, W_OK | X_OK) != 0) {
+            char who[128];
+            describe_at(charts, k / 2, all, who, sizeof who);
+            set_msg(err, errsize, "%s: cannot create %s: %s", who, path, strerror(errno));
+            return BB_ERR_CANTCREAT;
+        }
+    }
+    size_t half = n / 2;
+    int fds[2];
+    if (pipe(fds) != 0)
+        return render_batch(charts, n, all, err, errsize);
+    set_cloexec(fds[0]);
+    set_cloexec(fds[1]);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return render_batch(charts, n, all, err, errsize);
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        char msg[1024];
+        bb_err rc = render_batch(charts, half, (batch_pos){0, n}, msg, sizeof msg);
+        int code = (int)rc;
+        size_t len = strlen(msg);
+        if (write(fds[1], &code, sizeof code) != (ssize_t)sizeof code ||
+            write(fds[1], msg, len) != (ssize_t)len)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    bb_err rc2 = render_batch(charts + half, n - half, (batch_pos){half, n}, err, errsize);
+    /* The helper's answer: its code, then its message. */
+    int code = (int)BB_ERR_INTERNAL;
+    char msg[1024];
+    size_t len = 0;
+    ssize_t got = read(fds[0], &code, sizeof code);
+    if (got == (ssize_t)sizeof code) {
+        ssize_t r;
+        while (len < sizeof msg - 1 && (r = read(fds[0], msg + len, sizeof msg - 1 - len)) > 0)
+            len += (size_t)r;
+    } else {
+        code = (int)BB_ERR_INTERNAL;
+        len = (size_t)snprintf(msg, sizeof msg, "charts: the helper process gave no answer");
+    }
+    msg[len] = '\0';
+    close(fds[0]);
+    int wstatus;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+        ;
+    bb_err rc1 = (bb_err)code;
+    if (rc1 != BB_OK) {
+        set_msg(err, errsize, "%s", msg);
+        return rc1;
+    }
+    if (rc2 == BB_OK && msg[0]) {
+        /* Warnings of the first half, ahead of the second's. */
+        char both[2048];
+        snprintf(both, sizeof both, "%s%s%s", msg, err && err[0] ? "; " : "", err ? err : "");
+        set_msg(err, errsize, "%s", both);
+    }
+    return rc2;
 }

@@ -153,7 +153,9 @@ typedef struct bb_chart {
  * err (errsize bytes, may be NULL/0) receives a one-line message naming the
  * chart (index and title) and the cause, with what PLplot printed. On success
  * it holds any warnings PLplot printed, or "" when there were none.
- * n == 0 is BB_OK and does nothing.
+ * n == 0 is BB_OK and does nothing. With two or more cores a batch of four
+ * or more is drawn as two halves at once (the first half by a forked helper
+ * process); when one half fails, the other half's files may be in place.
  */
 bb_err bb_chart_render(const bb_chart *charts, size_t n, char *err, size_t errsize);
 
