@@ -1693,3 +1693,49 @@ const char *bb_pdf_library_version(void)
 {
     return "libharu " HPDF_VERSION_TEXT;
 }
+
+bb_err bb_pdf_cells_add(bb_pdf_cells *c, const char *text)
+{
+    if (c->e != BB_OK)
+        return c->e;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        char(*t)[BB_PDF_CELL_SIZE] = realloc(c->text, cap * sizeof *t);
+        if (!t)
+            return c->e = BB_ERR_NOMEM;
+        c->text = t;
+        const char **p = realloc(c->ptr, cap * sizeof *p);
+        if (!p)
+            return c->e = BB_ERR_NOMEM;
+        c->ptr = p;
+        c->cap = cap;
+    }
+    snprintf(c->text[c->n], sizeof c->text[0], "%s", text ? text : "");
+    c->n++;
+    return BB_OK;
+}
+
+void bb_pdf_cells_free(bb_pdf_cells *c)
+{
+    if (!c)
+        return;
+    free(c->text);
+    free(c->ptr);
+    memset(c, 0, sizeof *c);
+}
+
+bb_err bb_pdf_cells_table(bb_pdf *pdf, const bb_pdf_column *cols, size_t ncols, bb_pdf_cells *c,
+                          bool last_row_is_total)
+{
+    bb_err e = c->e;
+    if (e == BB_OK && (ncols == 0 || c->n % ncols))
+        e = BB_ERR_INTERNAL;
+    if (e == BB_OK && c->n > 0) {
+        /* The slots may have moved while growing: point at them now. */
+        for (size_t i = 0; i < c->n; i++)
+            c->ptr[i] = c->text[i];
+        e = bb_pdf_table(pdf, cols, ncols, c->ptr, c->n / ncols, last_row_is_total);
+    }
+    bb_pdf_cells_free(c);
+    return e;
+}

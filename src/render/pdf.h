@@ -136,6 +136,32 @@ typedef struct bb_pdf_column {
 bb_err bb_pdf_table(bb_pdf *pdf, const bb_pdf_column *cols, size_t ncols,
                     const char *const *cells, size_t nrows, bool last_row_is_total);
 
+/* Table cells built one at a time (each kept in a slot of BB_PDF_CELL_SIZE
+ * bytes, longer text cut), then laid out by bb_pdf_cells_table(). Zero-
+ * initialise; the first failure sticks in e and later adds do nothing.
+ *
+ *     bb_pdf_cells c = {0};
+ *     bb_pdf_cells_add(&c, "Revenue");
+ *     bb_pdf_cells_add(&c, "1,234.56");
+ *     e = bb_pdf_cells_table(pdf, cols, 2, &c, false);   (empties c)
+ */
+#define BB_PDF_CELL_SIZE 160
+typedef struct bb_pdf_cells {
+    char (*text)[BB_PDF_CELL_SIZE];
+    const char **ptr;
+    size_t n, cap;
+    bb_err e;
+} bb_pdf_cells;
+
+/* Adds the next cell (NULL: empty); returns the sticky error. */
+bb_err bb_pdf_cells_add(bb_pdf_cells *c, const char *text);
+/* bb_pdf_table() over the cells (row-major, ncols a row; BB_ERR_INTERNAL
+ * when they do not fill whole rows), then empties c. An empty c lays out
+ * nothing. */
+bb_err bb_pdf_cells_table(bb_pdf *pdf, const bb_pdf_column *cols, size_t ncols, bb_pdf_cells *c,
+                          bool last_row_is_total);
+void bb_pdf_cells_free(bb_pdf_cells *c);
+
 /* A PNG at the text width, keeping its aspect ratio, at most max_height_pt
  * tall (<= 0: up to a full page), centred, with an optional caption below.
  * BB_ERR_NOINPUT when the file cannot be read, BB_ERR_DATA when it is not a

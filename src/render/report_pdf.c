@@ -16,56 +16,18 @@
 #include "util/date.h"
 #include "util/fmt.h"
 
-/* Table cells are kept as strings in one growing array of fixed-size slots. */
-typedef struct cells {
-    char (*text)[96];
-    const char **ptr;
-    size_t n, cap;
-} cells;
-
-static void cells_free(cells *c)
-{
-    free(c->text);
-    free(c->ptr);
-}
-
-static bb_err cell(cells *c, const char *s)
-{
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        char(*t)[96] = realloc(c->text, cap * sizeof *t);
-        if (!t)
-            return BB_ERR_NOMEM;
-        c->text = t;
-        const char **p = realloc(c->ptr, cap * sizeof *p);
-        if (!p)
-            return BB_ERR_NOMEM;
-        c->ptr = p;
-        c->cap = cap;
-    }
-    snprintf(c->text[c->n], sizeof c->text[0], "%s", s ? s : "");
-    c->n++;
-    return BB_OK;
-}
-
-/* Pointers are fixed up once all cells are in (the array may have moved). */
-static const char *const *cell_ptrs(cells *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        c->ptr[i] = c->text[i];
-    return c->ptr;
-}
+typedef bb_pdf_cells cells;
 
 static bb_err cell_int(cells *c, int64_t v)
 {
     char b[32];
-    return cell(c, bb_fmt_int(b, sizeof b, v));
+    return bb_pdf_cells_add(c, bb_fmt_int(b, sizeof b, v));
 }
 
 static bb_err cell_money(cells *c, int64_t cents)
 {
     char b[40];
-    return cell(c, bb_fmt_money(b, sizeof b, cents));
+    return bb_pdf_cells_add(c, bb_fmt_money(b, sizeof b, cents));
 }
 
 static bb_err summary_section(const bb_report *r, bb_pdf *pdf)
@@ -152,7 +114,7 @@ static bb_err monthly_section(const bb_report *r, bb_pdf *pdf)
         const bb_month *m = &s->months[i];
         char label[16];
         snprintf(label, sizeof label, "%04d-%02d", m->month / 12 % 10000, m->month % 12 + 1);
-        e = cell(&c, label);
+        e = bb_pdf_cells_add(&c, label);
         if (e == BB_OK && money)
             e = cell_money(&c, m->revenue_cents);
         if (e == BB_OK)
@@ -164,7 +126,7 @@ static bb_err monthly_section(const bb_report *r, bb_pdf *pdf)
         revenue += m->revenue_cents, visits += m->visits, units += m->units;
     }
     if (e == BB_OK)
-        e = cell(&c, "Total");
+        e = bb_pdf_cells_add(&c, "Total");
     if (e == BB_OK && money)
         e = cell_money(&c, revenue);
     if (e == BB_OK)
@@ -174,11 +136,11 @@ static bb_err monthly_section(const bb_report *r, bb_pdf *pdf)
     if (e == BB_OK)
         e = cell_int(&c, units);
     if (e == BB_OK)
-        e = bb_pdf_table(pdf, cols, ncols, cell_ptrs(&c), s->n_months + 1, true);
+        e = bb_pdf_cells_table(pdf, cols, ncols, &c, true);
     if (e == BB_OK)
         e = bb_pdf_note(pdf, "A visit is all purchases of one customer on one day. Customers per "
                              "month counts each customer once; the total counts each once over the period.");
-    cells_free(&c);
+    bb_pdf_cells_free(&c);
     return e;
 }
 
@@ -208,9 +170,9 @@ static bb_err quality_section(const bb_report *r, bb_pdf *pdf)
     cells c = {0};
     for (int f = 0; f < BB_FILE__COUNT && e == BB_OK; f++) {
         const bb_file_quality *q = &ds->quality[f];
-        e = cell(&c, roles[f]);
+        e = bb_pdf_cells_add(&c, roles[f]);
         if (e == BB_OK)
-            e = cell(&c, q->present ? q->name : q->derived ? "none (derived)" : "none");
+            e = bb_pdf_cells_add(&c, q->present ? q->name : q->derived ? "none (derived)" : "none");
         if (q->present) {
             char pct[32];
             if (e == BB_OK)
@@ -220,15 +182,15 @@ static bb_err quality_section(const bb_report *r, bb_pdf *pdf)
             if (e == BB_OK)
                 e = cell_int(&c, (int64_t)q->rejected);
             if (e == BB_OK)
-                e = cell(&c, bb_fmt_pct(pct, sizeof pct, q->rows ? (double)q->rejected / (double)q->rows : 0, 2));
+                e = bb_pdf_cells_add(&c, bb_fmt_pct(pct, sizeof pct, q->rows ? (double)q->rejected / (double)q->rows : 0, 2));
         } else {
             for (int k = 0; k < 4 && e == BB_OK; k++)
-                e = cell(&c, "–");
+                e = bb_pdf_cells_add(&c, "–");
         }
     }
     if (e == BB_OK)
-        e = bb_pdf_table(pdf, cols, 6, cell_ptrs(&c), BB_FILE__COUNT, false);
-    cells_free(&c);
+        e = bb_pdf_cells_table(pdf, cols, 6, &c, false);
+    bb_pdf_cells_free(&c);
 
     if (e == BB_OK && rejected > 0) {
         cells rc = {0};
@@ -238,9 +200,9 @@ static bb_err quality_section(const bb_report *r, bb_pdf *pdf)
             for (int k = 0; k < BB_REJ__COUNT && e == BB_OK; k++) {
                 if (!q->by_reason[k])
                     continue;
-                e = cell(&rc, q->name);
+                e = bb_pdf_cells_add(&rc, q->name);
                 if (e == BB_OK)
-                    e = cell(&rc, bb_reject_label((bb_reject_reason)k));
+                    e = bb_pdf_cells_add(&rc, bb_reject_label((bb_reject_reason)k));
                 if (e == BB_OK)
                     e = cell_int(&rc, (int64_t)q->by_reason[k]);
                 rows++;
@@ -250,8 +212,8 @@ static bb_err quality_section(const bb_report *r, bb_pdf *pdf)
         if (e == BB_OK)
             e = bb_pdf_heading(pdf, 2, "Rejected rows by reason");
         if (e == BB_OK)
-            e = bb_pdf_table(pdf, rcols, 3, cell_ptrs(&rc), rows, false);
-        cells_free(&rc);
+            e = bb_pdf_cells_table(pdf, rcols, 3, &rc, false);
+        bb_pdf_cells_free(&rc);
     }
     return e;
 }

@@ -216,52 +216,12 @@ bb_err bb_section_recs_charts(bb_report *r, bb_log *log)
 
 /* ---- PDF ---------------------------------------------------------------- */
 
-/* Table cells kept as strings in one growing array (as in report_pdf.c). */
-typedef struct cells {
-    char (*text)[160];
-    const char **ptr;
-    size_t n, cap;
-    bb_err e;
-} cells;
-
-static void cell(cells *c, const char *s)
-{
-    if (c->e != BB_OK)
-        return;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        char(*t)[160] = realloc(c->text, cap * sizeof *t);
-        const char **p = t ? realloc(c->ptr, cap * sizeof *p) : NULL;
-        if (t)
-            c->text = t;
-        if (!t || !p) {
-            c->e = BB_ERR_NOMEM;
-            return;
-        }
-        c->ptr = p;
-        c->cap = cap;
-    }
-    snprintf(c->text[c->n], sizeof c->text[0], "%s", s ? s : "");
-    c->n++;
-}
-
-static const char *const *cell_ptrs(cells *c)
-{
-    for (size_t i = 0; i < c->n; i++)
-        c->ptr[i] = c->text[i];
-    return c->ptr;
-}
-
-static void cells_free(cells *c)
-{
-    free(c->text);
-    free(c->ptr);
-}
+typedef bb_pdf_cells cells;
 
 static void cell3(cells *c, double v)
 {
     char b[32];
-    cell(c, fmt3(b, sizeof b, v));
+    bb_pdf_cells_add(c, fmt3(b, sizeof b, v));
 }
 
 static bb_err chart_image(const bb_report *r, bb_pdf *pdf, const char *name, double max_height)
@@ -284,29 +244,29 @@ static bb_err model_table(const bb_recs *rc, bb_pdf *pdf)
     for (int k = 0; k < BB_REC__KINDS; k++) {
         const bb_rec_model_result *m = &rc->models[k];
         char b[64];
-        cell(&c, bb_rec_kind_label((bb_rec_kind)k));
+        bb_pdf_cells_add(&c, bb_rec_kind_label((bb_rec_kind)k));
         if (!m->ran) {
             for (int i = 0; i < 6; i++)
-                cell(&c, "–");
+                bb_pdf_cells_add(&c, "–");
             continue;
         }
         cell3(&c, m->val.ndcg);
         cell3(&c, m->test.recall);
         cell3(&c, m->test.ndcg);
         cell3(&c, m->test.hit);
-        cell(&c, bb_fmt_pct(b, sizeof b, m->test.coverage, 1));
+        bb_pdf_cells_add(&c, bb_fmt_pct(b, sizeof b, m->test.coverage, 1));
         if (k == BB_REC_POPULARITY) {
-            cell(&c, "baseline");
+            bb_pdf_cells_add(&c, "baseline");
         } else {
             char lift[48];
             snprintf(b, sizeof b, "%s%s", fmt_lift(lift, sizeof lift, m->lift_ndcg), m->beats_popularity ? " *" : "");
-            cell(&c, b);
+            bb_pdf_cells_add(&c, b);
         }
     }
     bb_err e = c.e;
     if (e == BB_OK)
-        e = bb_pdf_table(pdf, cols, 7, cell_ptrs(&c), BB_REC__KINDS, false);
-    cells_free(&c);
+        e = bb_pdf_cells_table(pdf, cols, 7, &c, false);
+    bb_pdf_cells_free(&c);
     if (e != BB_OK)
         return e;
 
@@ -317,14 +277,14 @@ static bb_err model_table(const bb_recs *rc, bb_pdf *pdf)
     cells sc = {0};
     for (int k = 0; k < BB_REC__KINDS; k++) {
         const bb_rec_model_result *m = &rc->models[k];
-        cell(&sc, bb_rec_kind_label((bb_rec_kind)k));
-        cell(&sc, m->ran ? m->params : m->note);
-        cell(&sc, k == (int)rc->served ? "yes" : "");
+        bb_pdf_cells_add(&sc, bb_rec_kind_label((bb_rec_kind)k));
+        bb_pdf_cells_add(&sc, m->ran ? m->params : m->note);
+        bb_pdf_cells_add(&sc, k == (int)rc->served ? "yes" : "");
     }
     e = sc.e;
     if (e == BB_OK)
-        e = bb_pdf_table(pdf, scols, 3, cell_ptrs(&sc), BB_REC__KINDS, false);
-    cells_free(&sc);
+        e = bb_pdf_cells_table(pdf, scols, 3, &sc, false);
+    bb_pdf_cells_free(&sc);
     return e;
 }
 
@@ -343,8 +303,8 @@ static bb_err group_table(const bb_recs *rc, bb_pdf *pdf, const char *first, con
         char num[32];
         if (!groups[i].customers)
             continue;
-        cell(&c, groups[i].name);
-        cell(&c, bb_fmt_int(num, sizeof num, groups[i].customers));
+        bb_pdf_cells_add(&c, groups[i].name);
+        bb_pdf_cells_add(&c, bb_fmt_int(num, sizeof num, groups[i].customers));
         cell3(&c, groups[i].recall[rc->shown]);
         cell3(&c, groups[i].recall[BB_REC_POPULARITY]);
         cell3(&c, groups[i].ndcg[rc->shown]);
@@ -354,8 +314,8 @@ static bb_err group_table(const bb_recs *rc, bb_pdf *pdf, const char *first, con
     if (e == BB_OK)
         e = c.e;
     if (e == BB_OK && rows > 0)
-        e = bb_pdf_table(pdf, cols, 6, cell_ptrs(&c), rows, false);
-    cells_free(&c);
+        e = bb_pdf_cells_table(pdf, cols, 6, &c, false);
+    bb_pdf_cells_free(&c);
     return e;
 }
 

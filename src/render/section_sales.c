@@ -196,75 +196,24 @@ static size_t last_complete_month(const bb_sales *s)
 
 /* ---- PDF tables ------------------------------------------------------------ */
 
-typedef struct cells {
-    char (*text)[128];
-    const char **ptr;
-    size_t n, cap;
-    bb_err e;
-} cells;
-
-static void cells_free(cells *c)
-{
-    free(c->text);
-    free(c->ptr);
-}
-
-static void cell(cells *c, const char *s)
-{
-    if (c->e != BB_OK)
-        return;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        char(*t)[128] = realloc(c->text, cap * sizeof *t);
-        if (!t) {
-            c->e = BB_ERR_NOMEM;
-            return;
-        }
-        c->text = t;
-        const char **p = realloc(c->ptr, cap * sizeof *p);
-        if (!p) {
-            c->e = BB_ERR_NOMEM;
-            return;
-        }
-        c->ptr = p;
-        c->cap = cap;
-    }
-    snprintf(c->text[c->n], sizeof c->text[0], "%s", s ? s : "");
-    c->n++;
-}
+typedef bb_pdf_cells cells;
 
 static void cell_money(cells *c, double cents)
 {
     char b[48];
-    cell(c, money(b, sizeof b, cents));
+    bb_pdf_cells_add(c, money(b, sizeof b, cents));
 }
 
 static void cell_count(cells *c, double v)
 {
     char b[48];
-    cell(c, count(b, sizeof b, v));
+    bb_pdf_cells_add(c, count(b, sizeof b, v));
 }
 
 static void cell_pct(cells *c, double r)
 {
     char b[48];
-    cell(c, pct(b, sizeof b, r));
-}
-
-/* Lays out the table (cells row-major) and frees the cells. */
-static bb_err table(bb_pdf *pdf, const bb_pdf_column *cols, size_t ncols, cells *c, bool total)
-{
-    bb_err e = c->e;
-    if (e == BB_OK && c->n % ncols)
-        e = BB_ERR_INTERNAL;
-    if (e == BB_OK && c->n > 0) {
-        for (size_t i = 0; i < c->n; i++)
-            c->ptr[i] = c->text[i];
-        e = bb_pdf_table(pdf, cols, ncols, c->ptr, c->n / ncols, total);
-    }
-    cells_free(c);
-    memset(c, 0, sizeof *c);
-    return e;
+    bb_pdf_cells_add(c, pct(b, sizeof b, r));
 }
 
 static bb_err chart_image(const bb_report *r, bb_pdf *pdf, const char *name, double max_h)
@@ -705,14 +654,14 @@ static bb_err pdf_kpi_table(const bb_sales *s, bb_pdf *pdf)
         if (!q->known)
             continue;
         char b[48];
-        cell(&c, q->name);
-        cell(&c, kpi_value(b, sizeof b, q, BB_SALES_CUR));
-        cell(&c, kpi_value(b, sizeof b, q, BB_SALES_PREV));
-        cell(&c, kpi_change(b, sizeof b, q, BB_SALES_PREV));
-        cell(&c, kpi_value(b, sizeof b, q, BB_SALES_YEAR_AGO));
-        cell(&c, kpi_change(b, sizeof b, q, BB_SALES_YEAR_AGO));
+        bb_pdf_cells_add(&c, q->name);
+        bb_pdf_cells_add(&c, kpi_value(b, sizeof b, q, BB_SALES_CUR));
+        bb_pdf_cells_add(&c, kpi_value(b, sizeof b, q, BB_SALES_PREV));
+        bb_pdf_cells_add(&c, kpi_change(b, sizeof b, q, BB_SALES_PREV));
+        bb_pdf_cells_add(&c, kpi_value(b, sizeof b, q, BB_SALES_YEAR_AGO));
+        bb_pdf_cells_add(&c, kpi_change(b, sizeof b, q, BB_SALES_YEAR_AGO));
     }
-    return table(pdf, cols, 6, &c, false);
+    return bb_pdf_cells_table(pdf, cols, 6, &c, false);
 }
 
 static bb_err pdf_trends(const bb_report *r, bb_pdf *pdf)
@@ -742,19 +691,19 @@ static bb_err pdf_trends(const bb_report *r, bb_pdf *pdf)
             const bb_sales_bucket *b = &s->months[i];
             char t[16], p[32];
             month_text(b->first, t, sizeof t);
-            cell(&c, t);
+            bb_pdf_cells_add(&c, t);
             if (m) {
                 cell_money(&c, (double)b->revenue_cents);
                 cell_money(&c, b->has_prev_year ? (double)b->prev_year_revenue_cents : NAN);
-                cell(&c, signed_pct(p, sizeof p, b->prev_year_change_pct));
+                bb_pdf_cells_add(&c, signed_pct(p, sizeof p, b->prev_year_change_pct));
             }
             cell_count(&c, (double)b->visits);
             cell_count(&c, (double)b->customers);
             cell_count(&c, (double)b->units);
         }
         if (e == BB_OK)
-            e = table(pdf, cols, nc, &c, false);
-        cells_free(&c);
+            e = bb_pdf_cells_table(pdf, cols, nc, &c, false);
+        bb_pdf_cells_free(&c);
     }
 
     if (e == BB_OK && s->n_weeks > 0) {
@@ -775,7 +724,7 @@ static bb_err pdf_trends(const bb_report *r, bb_pdf *pdf)
             const bb_sales_bucket *b = &s->weeks[i];
             char d[11];
             bb_date_format(b->first, d);
-            cell(&c, d);
+            bb_pdf_cells_add(&c, d);
             if (m)
                 cell_money(&c, (double)b->revenue_cents);
             cell_count(&c, (double)b->visits);
@@ -783,8 +732,8 @@ static bb_err pdf_trends(const bb_report *r, bb_pdf *pdf)
             cell_count(&c, (double)b->units);
         }
         if (e == BB_OK)
-            e = table(pdf, cols, nc, &c, false);
-        cells_free(&c);
+            e = bb_pdf_cells_table(pdf, cols, nc, &c, false);
+        bb_pdf_cells_free(&c);
     }
 
     if (e == BB_OK)
@@ -798,16 +747,16 @@ static bb_err pdf_trends(const bb_report *r, bb_pdf *pdf)
         for (int k = 0; k < 7; k++) {
             const bb_sales_weekday *w = &s->weekdays[k];
             char b[32];
-            cell(&c, WEEKDAYS[k]);
+            bb_pdf_cells_add(&c, WEEKDAYS[k]);
             cell_count(&c, w->days);
             if (m)
                 cell_money(&c, w->avg_revenue_cents);
             else
                 cell_count(&c, (double)w->units);
             cell_pct(&c, w->revenue_share);
-            cell(&c, isnan(w->avg_visits) ? "–" : bb_fmt_fixed(b, sizeof b, w->avg_visits, 1));
+            bb_pdf_cells_add(&c, isnan(w->avg_visits) ? "–" : bb_fmt_fixed(b, sizeof b, w->avg_visits, 1));
         }
-        e = table(pdf, cols, 5, &c, false);
+        e = bb_pdf_cells_table(pdf, cols, 5, &c, false);
     }
     return e;
 }
@@ -823,24 +772,24 @@ static void group_row(cells *c, const bb_sales *s, const bb_sales_group *g)
     if (!s->has_revenue)
         cell_pct(c, g->units_share);
     cell_pct(c, g->period_share[BB_SALES_CUR]);
-    cell(c, signed_points(b, sizeof b, g->share_change));
+    bb_pdf_cells_add(c, signed_points(b, sizeof b, g->share_change));
 }
 
 /* The whole range's totals under a group table (shares left empty). */
 static void total_row(cells *c, const bb_sales *s, int label_cells)
 {
-    cell(c, "Total");
+    bb_pdf_cells_add(c, "Total");
     for (int i = 1; i < label_cells; i++)
-        cell(c, "");
+        bb_pdf_cells_add(c, "");
     if (s->has_revenue) {
         cell_money(c, (double)s->revenue_cents);
-        cell(c, "");
+        bb_pdf_cells_add(c, "");
     }
     cell_count(c, (double)s->units);
     if (!s->has_revenue)
-        cell(c, "");
-    cell(c, "");
-    cell(c, "");
+        bb_pdf_cells_add(c, "");
+    bb_pdf_cells_add(c, "");
+    bb_pdf_cells_add(c, "");
 }
 
 static bb_err pdf_categories(const bb_report *r, bb_pdf *pdf)
@@ -869,13 +818,13 @@ static bb_err pdf_categories(const bb_report *r, bb_pdf *pdf)
                              {chg, BB_PDF_RIGHT, 0.9}};
     cells c = {0};
     for (size_t i = 0; i < s->n_categories; i++) {
-        cell(&c, category_name(ds, s->categories[i].id));
+        bb_pdf_cells_add(&c, category_name(ds, s->categories[i].id));
         group_row(&c, s, &s->categories[i]);
     }
     total_row(&c, s, 1);
     if (e == BB_OK)
-        e = m ? table(pdf, cat_m, 6, &c, true) : table(pdf, cat_u, 5, &c, true);
-    cells_free(&c);
+        e = m ? bb_pdf_cells_table(pdf, cat_m, 6, &c, true) : bb_pdf_cells_table(pdf, cat_u, 5, &c, true);
+    bb_pdf_cells_free(&c);
 
     if (e == BB_OK)
         e = chart_image(r, pdf, "sales_subcategories", 330);
@@ -888,14 +837,14 @@ static bb_err pdf_categories(const bb_report *r, bb_pdf *pdf)
                              {cur, BB_PDF_RIGHT, 0.9},       {chg, BB_PDF_RIGHT, 0.9}};
     for (size_t i = 0; i < s->n_subcategories; i++) {
         const bb_sales_group *g = &s->subcategories[i];
-        cell(&c, category_name(ds, g->category));
-        cell(&c, subcategory_name(ds, g->id));
+        bb_pdf_cells_add(&c, category_name(ds, g->category));
+        bb_pdf_cells_add(&c, subcategory_name(ds, g->id));
         group_row(&c, s, g);
     }
     total_row(&c, s, 2);
     if (e == BB_OK)
-        e = m ? table(pdf, sub_m, 7, &c, true) : table(pdf, sub_u, 6, &c, true);
-    cells_free(&c);
+        e = m ? bb_pdf_cells_table(pdf, sub_m, 7, &c, true) : bb_pdf_cells_table(pdf, sub_u, 6, &c, true);
+    bb_pdf_cells_free(&c);
     return e;
 }
 
@@ -922,9 +871,9 @@ static bb_err pdf_item_table(const bb_report *r, bb_pdf *pdf, const char *title,
     for (size_t k = from; k < to; k++) {
         const bb_sales_item *x = by_units ? &s->items[s->items_by_units[k]] : &s->items[k];
         cell_count(&c, by_units ? x->units_rank : (m ? x->revenue_rank : x->units_rank));
-        cell(&c, item_name(ds, x->item));
+        bb_pdf_cells_add(&c, item_name(ds, x->item));
         if (cats)
-            cell(&c, category_name(ds, ds->items.category[x->item]));
+            bb_pdf_cells_add(&c, category_name(ds, ds->items.category[x->item]));
         if (m)
             cell_money(&c, (double)x->revenue_cents);
         cell_count(&c, (double)x->units);
@@ -932,7 +881,7 @@ static bb_err pdf_item_table(const bb_report *r, bb_pdf *pdf, const char *title,
             cell_pct(&c, x->paid_vs_list);
         cell_count(&c, (double)x->period_units);
     }
-    return table(pdf, cols, nc, &c, false);
+    return bb_pdf_cells_table(pdf, cols, nc, &c, false);
 }
 
 static bb_err pdf_items(const bb_report *r, bb_pdf *pdf)
@@ -1009,7 +958,7 @@ static bb_err pdf_items(const bb_report *r, bb_pdf *pdf)
 
 static void segment_cells(cells *c, const bb_sales *s, const char *label, const bb_sales_segment *g)
 {
-    cell(c, label);
+    bb_pdf_cells_add(c, label);
     cell_count(c, g->customers);
     cell_pct(c, g->customer_share);
     cell_count(c, g->active);
@@ -1024,7 +973,7 @@ static bb_err segment_table(const bb_sales *s, bb_pdf *pdf, const char *what, ce
     bb_pdf_column cols[] = {{what, BB_PDF_LEFT, 1.6},      {"Customers", BB_PDF_RIGHT, 1},
                             {"Share", BB_PDF_RIGHT, 0.8},   {"Buyers", BB_PDF_RIGHT, 0.9},
                             {"Revenue", BB_PDF_RIGHT, 1.2}, {"Rev. share", BB_PDF_RIGHT, 1}};
-    return table(pdf, cols, s->has_revenue ? 6 : 4, c, false);
+    return bb_pdf_cells_table(pdf, cols, s->has_revenue ? 6 : 4, c, false);
 }
 
 static bb_err pdf_customers(const bb_report *r, bb_pdf *pdf)
@@ -1044,11 +993,11 @@ static bb_err pdf_customers(const bb_report *r, bb_pdf *pdf)
         const char *names[] = {"Mean", "Minimum", "10th percentile", "25th percentile", "Median",
                                "75th percentile", "90th percentile", "Maximum"};
         const bb_sales_dist *d[2] = {&s->spend, &s->visit_value};
-        cell(&c, "Customers");
+        bb_pdf_cells_add(&c, "Customers");
         cell_count(&c, (double)s->spend.n);
         cell_count(&c, (double)s->visit_value.n);
         for (int k = 0; k < 8; k++) {
-            cell(&c, names[k]);
+            bb_pdf_cells_add(&c, names[k]);
             for (int j = 0; j < 2; j++) {
                 const double v[] = {d[j]->mean, d[j]->min, d[j]->p10, d[j]->p25,
                                     d[j]->p50,  d[j]->p75, d[j]->p90, d[j]->max};
@@ -1056,12 +1005,12 @@ static bb_err pdf_customers(const bb_report *r, bb_pdf *pdf)
             }
         }
         if (e == BB_OK)
-            e = table(pdf, cols, 3, &c, false);
+            e = bb_pdf_cells_table(pdf, cols, 3, &c, false);
     }
     if (ds->quality[BB_FILE_CUSTOMERS].derived) {
         if (e == BB_OK)
             e = bb_pdf_note(pdf, "No customers file: age, gender, zip code and subscriptions are not known.");
-        cells_free(&c);
+        bb_pdf_cells_free(&c);
         return e;
     }
     if (e == BB_OK)
@@ -1109,21 +1058,21 @@ static bb_err pdf_customers(const bb_report *r, bb_pdf *pdf)
         {"Both", ra->both, rv->both, ra->both_share, rv->both_share},
     };
     for (size_t i = 0; i < 4; i++) {
-        cell(&c, rows[i].label);
+        bb_pdf_cells_add(&c, rows[i].label);
         cell_count(&c, rows[i].a);
         cell_pct(&c, rows[i].sa);
         cell_count(&c, rows[i].v);
         cell_pct(&c, rows[i].sv);
     }
     if (e == BB_OK)
-        e = table(pdf, rcols, 5, &c, false);
+        e = bb_pdf_cells_table(pdf, rcols, 5, &c, false);
     if (e == BB_OK && (ra->email_unknown || ra->sms_unknown)) {
         char text[200], a[32], b[32];
         snprintf(text, sizeof text, "Subscription unknown (empty in the file): e-mail %s, SMS %s customers.",
                  bb_fmt_int(a, sizeof a, ra->email_unknown), bb_fmt_int(b, sizeof b, ra->sms_unknown));
         e = bb_pdf_note(pdf, text);
     }
-    cells_free(&c);
+    bb_pdf_cells_free(&c);
     return e;
 }
 
@@ -1163,7 +1112,7 @@ static bb_err pdf_staff(const bb_report *r, bb_pdf *pdf)
         const bb_sales_staff *st = &s->staff[i];
         if (st->employee == BB_UNKNOWN)
             none = st;
-        cell(&c, employee_name(ds, st->employee));
+        bb_pdf_cells_add(&c, employee_name(ds, st->employee));
         if (m) {
             cell_money(&c, (double)st->revenue_cents);
             cell_pct(&c, st->revenue_share);
@@ -1175,10 +1124,10 @@ static bb_err pdf_staff(const bb_report *r, bb_pdf *pdf)
             cell_money(&c, (double)st->period_revenue_cents[BB_SALES_CUR]);
     }
     /* Totals: customers count once overall, so they are not the column's sum. */
-    cell(&c, "Total");
+    bb_pdf_cells_add(&c, "Total");
     if (m) {
         cell_money(&c, (double)s->revenue_cents);
-        cell(&c, "");
+        bb_pdf_cells_add(&c, "");
     }
     cell_count(&c, (double)s->rows);
     cell_count(&c, (double)s->units);
@@ -1186,8 +1135,8 @@ static bb_err pdf_staff(const bb_report *r, bb_pdf *pdf)
     if (m)
         cell_money(&c, s->kpi[BB_KPI_REVENUE].value[BB_SALES_CUR]);
     if (e == BB_OK)
-        e = table(pdf, cols, nc, &c, s->n_staff > 0);
-    cells_free(&c);
+        e = bb_pdf_cells_table(pdf, cols, nc, &c, s->n_staff > 0);
+    bb_pdf_cells_free(&c);
     if (e == BB_OK && none) {
         char p[32];
         if (none->top_category != BB_UNKNOWN)
@@ -1230,16 +1179,16 @@ static bb_err pdf_cohorts(const bb_report *r, bb_pdf *pdf)
     for (size_t i = from; i < co->n_cohorts; i++) {
         char t[16];
         month_text(bb_date_month_start(co->month[i]), t, sizeof t);
-        cell(&c, t);
+        bb_pdf_cells_add(&c, t);
         cell_count(&c, co->size[i]);
         for (size_t k = 0; k < cols; k++) {
             double v = co->retention[i * co->n_offsets + k];
-            cell(&c, isnan(v) ? "" : pct(t, sizeof t, v));
+            bb_pdf_cells_add(&c, isnan(v) ? "" : pct(t, sizeof t, v));
         }
     }
     if (e == BB_OK)
-        e = table(pdf, cc, 2 + cols, &c, false);
-    cells_free(&c);
+        e = bb_pdf_cells_table(pdf, cc, 2 + cols, &c, false);
+    bb_pdf_cells_free(&c);
     if (e == BB_OK && (co->before_data || co->no_date || co->earlier_cohorts || co->recent)) {
         char text[400], a[32], b[32], d[32];
         snprintf(text, sizeof text,

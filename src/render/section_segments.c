@@ -467,55 +467,7 @@ bb_err bb_section_segments_charts(bb_report *r, bb_log *log)
 
 /* ---- PDF --------------------------------------------------------------- */
 
-/* Table cells kept as strings in one growing array of fixed-size slots;
- * the first failure sticks in e. */
-typedef struct cells {
-    char (*text)[160];
-    const char **ptr;
-    size_t n, cap;
-    bb_err e;
-} cells;
-
-static void cell(cells *c, const char *s)
-{
-    if (c->e != BB_OK)
-        return;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        char(*t)[160] = realloc(c->text, cap * sizeof *t);
-        if (!t) {
-            c->e = BB_ERR_NOMEM;
-            return;
-        }
-        c->text = t;
-        const char **p = realloc(c->ptr, cap * sizeof *p);
-        if (!p) {
-            c->e = BB_ERR_NOMEM;
-            return;
-        }
-        c->ptr = p;
-        c->cap = cap;
-    }
-    snprintf(c->text[c->n], sizeof c->text[0], "%s", s ? s : "");
-    c->n++;
-}
-
-/* Lays out the table (cells row-major) and empties the cells. */
-static bb_err table(bb_pdf *pdf, const bb_pdf_column *cols, size_t ncols, cells *c, bool total)
-{
-    bb_err e = c->e;
-    if (e == BB_OK && c->n % ncols)
-        e = BB_ERR_INTERNAL;
-    if (e == BB_OK && c->n > 0) {
-        for (size_t i = 0; i < c->n; i++)
-            c->ptr[i] = c->text[i];
-        e = bb_pdf_table(pdf, cols, ncols, c->ptr, c->n / ncols, total);
-    }
-    free(c->text);
-    free(c->ptr);
-    memset(c, 0, sizeof *c);
-    return e;
-}
+typedef bb_pdf_cells cells;
 
 static bb_err chart_image(const bb_report *r, bb_pdf *pdf, const char *name, const char *caption, double max_h)
 {
@@ -576,29 +528,29 @@ static bb_err pdf_sizes(const bb_report *r, bb_pdf *pdf)
     int64_t visits = 0;
     for (int g = 0; g < n_groups(s); g++) {
         const bb_seg_profile *p = group(s, g);
-        cell(&c, p->name);
-        cell(&c, fmt_int(b, sizeof b, p->customers));
-        cell(&c, fmt_share(b, sizeof b, p->customer_share));
+        bb_pdf_cells_add(&c, p->name);
+        bb_pdf_cells_add(&c, fmt_int(b, sizeof b, p->customers));
+        bb_pdf_cells_add(&c, fmt_share(b, sizeof b, p->customer_share));
         if (money) {
-            cell(&c, bb_fmt_money(b, sizeof b, p->revenue_cents));
-            cell(&c, fmt_share(b, sizeof b, p->revenue_share));
+            bb_pdf_cells_add(&c, bb_fmt_money(b, sizeof b, p->revenue_cents));
+            bb_pdf_cells_add(&c, fmt_share(b, sizeof b, p->revenue_share));
         }
-        cell(&c, fmt_int(b, sizeof b, p->visits));
+        bb_pdf_cells_add(&c, fmt_int(b, sizeof b, p->visits));
         visits += p->visits;
     }
-    cell(&c, "All customers");
-    cell(&c, fmt_int(b, sizeof b, s->n_customers));
-    cell(&c, fmt_share(b, sizeof b, s->n_customers ? 1.0 : NAN));
+    bb_pdf_cells_add(&c, "All customers");
+    bb_pdf_cells_add(&c, fmt_int(b, sizeof b, s->n_customers));
+    bb_pdf_cells_add(&c, fmt_share(b, sizeof b, s->n_customers ? 1.0 : NAN));
     if (money) {
-        cell(&c, bb_fmt_money(b, sizeof b, s->revenue_cents));
-        cell(&c, fmt_share(b, sizeof b, s->revenue_cents > 0 ? 1.0 : NAN));
+        bb_pdf_cells_add(&c, bb_fmt_money(b, sizeof b, s->revenue_cents));
+        bb_pdf_cells_add(&c, fmt_share(b, sizeof b, s->revenue_cents > 0 ? 1.0 : NAN));
     }
-    cell(&c, fmt_int(b, sizeof b, visits));
+    bb_pdf_cells_add(&c, fmt_int(b, sizeof b, visits));
     bb_err e = bb_pdf_heading(pdf, 2, "Sizes and value");
     if (e == BB_OK)
-        e = table(pdf, cols, ncols, &c, true);
+        e = bb_pdf_cells_table(pdf, cols, ncols, &c, true);
     else
-        table(pdf, cols, ncols, &c, true);
+        bb_pdf_cells_table(pdf, cols, ncols, &c, true);
     if (e == BB_OK)
         e = chart_image(r, pdf, "segments_sizes", NULL, 330);
     return e;
@@ -633,15 +585,15 @@ static bb_err pdf_profile_table(const bb_segmentation *s, bb_pdf *pdf, const bb_
     char a[64], b[64], both[140];
     for (int g = 0; g < n_groups(s); g++) {
         const bb_seg_profile *p = group(s, g);
-        cell(&c, p->name);
+        bb_pdf_cells_add(&c, p->name);
         for (int i = 0; i < nf; i++) {
             fmt_feature_cell(a, sizeof a, f[i], p->median[f[i]]);
             fmt_feature_cell(b, sizeof b, f[i], p->mean[f[i]]);
             snprintf(both, sizeof both, "%s / %s", a, b);
-            cell(&c, isfinite(p->median[f[i]]) ? both : DASH);
+            bb_pdf_cells_add(&c, isfinite(p->median[f[i]]) ? both : DASH);
         }
     }
-    return table(pdf, cols, (size_t)nf + 1, &c, false);
+    return bb_pdf_cells_table(pdf, cols, (size_t)nf + 1, &c, false);
 }
 
 static bb_err pdf_profiles(const bb_report *r, bb_pdf *pdf)
@@ -701,15 +653,15 @@ static bb_err pdf_demographics(const bb_report *r, bb_pdf *pdf)
     char b[64];
     for (int g = 0; g < n_groups(s); g++) {
         const bb_seg_profile *p = group(s, g);
-        cell(&c, p->name);
-        cell(&c, fmt_score(b, sizeof b, p->median_age, p->median_age == floor(p->median_age) ? 0 : 1));
+        bb_pdf_cells_add(&c, p->name);
+        bb_pdf_cells_add(&c, fmt_score(b, sizeof b, p->median_age, p->median_age == floor(p->median_age) ? 0 : 1));
         for (int a = 0; a < BB_SEG_AGE_BANDS; a++)
-            cell(&c, fmt_ratio_of(b, sizeof b, p->age_band[a], p->customers));
+            bb_pdf_cells_add(&c, fmt_ratio_of(b, sizeof b, p->age_band[a], p->customers));
     }
     if (e == BB_OK)
-        e = table(pdf, acols, BB_SEG_AGE_BANDS + 2, &c, false);
+        e = bb_pdf_cells_table(pdf, acols, BB_SEG_AGE_BANDS + 2, &c, false);
     else
-        table(pdf, acols, BB_SEG_AGE_BANDS + 2, &c, false);
+        bb_pdf_cells_table(pdf, acols, BB_SEG_AGE_BANDS + 2, &c, false);
 
     /* Gender and reach. */
     gender_cols gc;
@@ -730,20 +682,20 @@ static bb_err pdf_demographics(const bb_report *r, bb_pdf *pdf)
     gcols[ncols++] = (bb_pdf_column){"SMS", BB_PDF_RIGHT, 0.9};
     for (int g = 0; g < n_groups(s); g++) {
         const bb_seg_profile *p = group(s, g);
-        cell(&c, p->name);
+        bb_pdf_cells_add(&c, p->name);
         for (int i = 0; i < gc.n; i++)
-            cell(&c, fmt_ratio_of(b, sizeof b, p->gender[gc.id[i]], p->customers));
+            bb_pdf_cells_add(&c, fmt_ratio_of(b, sizeof b, p->gender[gc.id[i]], p->customers));
         if (gc.other)
-            cell(&c, fmt_ratio_of(b, sizeof b, gender_other(s, p, &gc), p->customers));
+            bb_pdf_cells_add(&c, fmt_ratio_of(b, sizeof b, gender_other(s, p, &gc), p->customers));
         if (gc.unknown)
-            cell(&c, fmt_ratio_of(b, sizeof b, p->gender[s->n_genders], p->customers));
-        cell(&c, fmt_ratio_of(b, sizeof b, p->email_yes, p->email_known));
-        cell(&c, fmt_ratio_of(b, sizeof b, p->sms_yes, p->sms_known));
+            bb_pdf_cells_add(&c, fmt_ratio_of(b, sizeof b, p->gender[s->n_genders], p->customers));
+        bb_pdf_cells_add(&c, fmt_ratio_of(b, sizeof b, p->email_yes, p->email_known));
+        bb_pdf_cells_add(&c, fmt_ratio_of(b, sizeof b, p->sms_yes, p->sms_known));
     }
     if (e == BB_OK)
-        e = table(pdf, gcols, ncols, &c, false);
+        e = bb_pdf_cells_table(pdf, gcols, ncols, &c, false);
     else
-        table(pdf, gcols, ncols, &c, false);
+        bb_pdf_cells_table(pdf, gcols, ncols, &c, false);
     if (e == BB_OK)
         e = bb_pdf_note(pdf, "Age: the median age. Other columns: shares of each segment's customers by age "
                              "band and gender; E-mail and SMS: the share subscribed among customers whose "
@@ -791,18 +743,18 @@ static bb_err pdf_choosing_k(const bb_report *r, bb_pdf *pdf)
     char b[160];
     for (size_t i = 0; i < s->n_scan; i++) {
         const bb_seg_kscore *k = &s->scan[i];
-        cell(&c, fmt_int(b, sizeof b, k->k));
-        cell(&c, fmt_score(b, sizeof b, k->inertia, 1));
-        cell(&c, fmt_score(b, sizeof b, k->silhouette, 3));
-        cell(&c, fmt_score(b, sizeof b, k->davies_bouldin, 3));
-        cell(&c, fmt_score(b, sizeof b, k->calinski_harabasz, 1));
+        bb_pdf_cells_add(&c, fmt_int(b, sizeof b, k->k));
+        bb_pdf_cells_add(&c, fmt_score(b, sizeof b, k->inertia, 1));
+        bb_pdf_cells_add(&c, fmt_score(b, sizeof b, k->silhouette, 3));
+        bb_pdf_cells_add(&c, fmt_score(b, sizeof b, k->davies_bouldin, 3));
+        bb_pdf_cells_add(&c, fmt_score(b, sizeof b, k->calinski_harabasz, 1));
         scan_note(s, k->k, b, sizeof b);
-        cell(&c, b);
+        bb_pdf_cells_add(&c, b);
     }
     if (e == BB_OK)
-        e = table(pdf, cols, 6, &c, false);
+        e = bb_pdf_cells_table(pdf, cols, 6, &c, false);
     else
-        table(pdf, cols, 6, &c, false);
+        bb_pdf_cells_table(pdf, cols, 6, &c, false);
     if (e == BB_OK)
         e = chart_image(r, pdf, "segments_elbow", NULL, 300);
     if (e == BB_OK)
@@ -834,12 +786,12 @@ static bb_err pdf_migrations(const bb_report *r, bb_pdf *pdf)
     cells c = {0};
     char b[64];
     for (size_t i = 0; i < n; i++) {
-        cell(&c, s->migrations->from[mv[i].from]);
-        cell(&c, bb_segment_name(s, mv[i].to < s->k ? mv[i].to : BB_SEG_NONE));
-        cell(&c, fmt_int(b, sizeof b, mv[i].n));
-        cell(&c, fmt_ratio_of(b, sizeof b, mv[i].n, from_total(s, mv[i].from)));
+        bb_pdf_cells_add(&c, s->migrations->from[mv[i].from]);
+        bb_pdf_cells_add(&c, bb_segment_name(s, mv[i].to < s->k ? mv[i].to : BB_SEG_NONE));
+        bb_pdf_cells_add(&c, fmt_int(b, sizeof b, mv[i].n));
+        bb_pdf_cells_add(&c, fmt_ratio_of(b, sizeof b, mv[i].n, from_total(s, mv[i].from)));
     }
-    return table(pdf, cols, 4, &c, false);
+    return bb_pdf_cells_table(pdf, cols, 4, &c, false);
 }
 
 static bb_err pdf_segment(const bb_report *r, bb_pdf *pdf, const bb_seg_profile *p, bool none)
