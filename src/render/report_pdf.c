@@ -218,6 +218,37 @@ static bb_err quality_section(const bb_report *r, bb_pdf *pdf)
     return e;
 }
 
+/* How the figures are made, in a few lines a reader can check them against. */
+static bb_err methods_section(const bb_report *r, bb_pdf *pdf)
+{
+    bb_err e = bb_pdf_heading(pdf, 1, "Methods");
+    const char *items[8];
+    size_t n = 0;
+    items[n++] = "Input: every row is checked (field count, UTF-8, types, ranges, known IDs, unique IDs); "
+                 "a row that fails is left out of every figure and listed in the quarantine folder.";
+    items[n++] = "Visits: all purchases of one customer on one day are one visit. Units are the sum of "
+                 "quantities; revenue is the amount paid (or list price x quantity when the export has "
+                 "no amounts).";
+    if (r->sales)
+        items[n++] = "KPIs compare the last complete period before the as-of date with the one before "
+                     "and the same period a year earlier; rates change in percentage points.";
+    if (r->segments)
+        items[n++] = "Segments: k-means (k-means++ seeding, 10 restarts, the lowest inertia kept) on "
+                     "standardized behavioural features, skewed ones log-transformed; segments are named "
+                     "by rules on their profiles and keep last night's name when most of their customers "
+                     "had it.";
+    if (r->recs)
+        items[n++] = "Recommendations: every model learns from purchases before a validation period, is "
+                     "chosen on it, and is measured on the last days before the as-of date, which it has "
+                     "not seen; a model serves only when clearly better than recommending the most "
+                     "popular items.";
+    items[n++] = "Every random choice draws from the run's seed: the same input and settings give the "
+                 "same report.";
+    if (e == BB_OK)
+        e = bb_pdf_bullets(pdf, items, n);
+    return e;
+}
+
 static bb_err about_section(const bb_report *r, bb_pdf *pdf)
 {
     const bb_dataset *ds = r->ds;
@@ -298,6 +329,8 @@ bb_err bb_report_pdf(const bb_report *r, bb_log *log)
         e = bb_section_recs_pdf(r, pdf);
     if (e == BB_OK)
         e = quality_section(r, pdf);
+    if (e == BB_OK)
+        e = methods_section(r, pdf);
     if (e == BB_OK)
         e = about_section(r, pdf);
     char path[2600];

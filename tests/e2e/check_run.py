@@ -73,7 +73,7 @@ def check_pdf(d, m):
         check(want in text, f"PDF text contains {want!r}")
     outlines = json.loads(run("qpdf", "--json", "--json-key=outlines", pdf))["outlines"]
     titles = [o["title"] for o in outlines]
-    for want in ["Contents", "Summary", "Sales", "Data quality", "About this report"]:
+    for want in ["Contents", "Summary", "Sales", "Data quality", "Methods", "About this report"]:
         check(want in titles, f"bookmark {want!r} (bookmarks: {titles})")
     check(all(1 <= o["destpageposfrom1"] <= pages for o in outlines), "bookmarks point at pages")
     pos = [o["destpageposfrom1"] for o in outlines]
